@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""kdc_time.py - ask a KDC for its clock with one unauthenticated AS-REQ.
+
+Usage: kdc_time.py [--tcp] [--realm R] [--user U] [--port 88] [--timeout S] HOST
+
+Sends an AS-REQ for U@R (default awx@KUROKOBO.INTERNAL) without pre-auth. An
+MIT or AD KDC answers with a KRB-ERROR (normally PREAUTH_REQUIRED, 25) whose
+stime/susec is the KDC's own clock. Prints one line:
+    kdc=HOST:88/udp error=25 stime=2026-01-01T00:10:00.123456Z skew=+600.1s
+(skew = KDC clock - local clock). Exit 0 on a KRB-ERROR reply, 1 on
+network error/timeout, 3 on a reply that is not a KRB-ERROR. Stdlib only;
+the lab uses it to check that the libfaketime KDC really runs ahead.
+"""
+import argparse
+import datetime
+import os
+import socket
+import struct
+import sys
+import time
+
+
+def der(tag, content):
+    n = len(content)
+    if n < 0x80:
+        ln = bytes([n])
+    else:
+        b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        ln = bytes([0x80 | len(b)]) + b
+    return bytes([tag]) + ln + content
+
+
+def ctx(n, content):  # [n] EXPLICIT, constructed
+    return der(0xA0 | n, content)
+
+
+def integer(v):
+    b = v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True)
+    return der(0x02, b)
+
+
+def gstring(s):
+    return der(0x1B, s.encode())
+
+
+def seq(*items):
+    return der(0x30, b"".join(items))
+
+
+def principal(name_type, *parts):
+    return seq(ctx(0, integer(name_type)), ctx(1, seq(*[gstring(p) for p in parts])))
+
+
+def as_req(realm, user):
+    till = ctx(5, der(0x18, b"20370913024805Z"))
+    body = seq(
+        ctx(0, der(0x03, b"\x00\x50\x00\x00\x00")),  # forwardable, renewable...
+        ctx(1, principal(1, user)),
+        ctx(2, gstring(realm)),
+        ctx(3, principal(2, "krbtgt", realm)),
+        till,
+        ctx(7, integer(int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF)),
+        ctx(8, seq(integer(18), integer(17))),
+    )
+    return der(0x6A, seq(ctx(1, integer(5)), ctx(2, integer(10)), ctx(4, body)))
+
+
+def parse_tlv(buf, off):
+    tag = buf[off]
+    ln = buf[off + 1]
+    off += 2
+    if ln & 0x80:
+        nb = ln & 0x7F
+        ln = int.from_bytes(buf[off:off + nb], "big")
+        off += nb
+    return tag, buf[off:off + ln], off + ln
+
+
+def parse_krb_error(msg):
+    tag, body, _ = parse_tlv(msg, 0)
+    if tag != 0x7E:
+        return None
+    _t, seqc, _ = parse_tlv(body, 0)
+    fields = {}
+    off = 0
+    while off < len(seqc):
+        t, v, off = parse_tlv(seqc, off)
+        fields[t & 0x1F] = parse_tlv(v, 0)[1]
+    return {
+        "stime": fields[4].decode(),
+        "susec": int.from_bytes(fields.get(5, b"\0"), "big"),
+        "error": int.from_bytes(fields[6], "big", signed=True),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("host")
+    ap.add_argument("--port", type=int, default=88)
+    ap.add_argument("--tcp", action="store_true")
+    ap.add_argument("--realm", default="KUROKOBO.INTERNAL")
+    ap.add_argument("--user", default="awx")
+    ap.add_argument("--timeout", type=float, default=3.0)
+    a = ap.parse_args()
+    req = as_req(a.realm, a.user)
+    proto = "tcp" if a.tcp else "udp"
+    where = "kdc=%s:%d/%s" % (a.host, a.port, proto)
+    try:
+        if a.tcp:
+            with socket.create_connection((a.host, a.port), timeout=a.timeout) as s:
+                s.sendall(struct.pack(">I", len(req)) + req)
+                data = b""
+                while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                reply = data[4:]
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(a.timeout)
+                s.connect((a.host, a.port))
+                s.send(req)
+                reply = s.recv(65536)
+        now = time.time()
+    except OSError as e:
+        print("%s error=network %s" % (where, "timeout" if isinstance(e, socket.timeout) else e))
+        return 1
+    err = parse_krb_error(reply) if reply else None
+    if err is None:
+        print("%s error=not-a-krb-error reply=%s" % (where, reply[:16].hex()))
+        return 3
+    st = datetime.datetime.strptime(err["stime"], "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    kdc = st.timestamp() + err["susec"] / 1e6
+    print("%s error=%d stime=%s.%06dZ skew=%+.1fs" % (
+        where, err["error"], st.strftime("%Y-%m-%dT%H:%M:%S"), err["susec"], kdc - now))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

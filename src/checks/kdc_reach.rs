@@ -1,0 +1,366 @@
+//! Check 5, `kdc-reach`: each KDC answers on UDP and TCP with real Kerberos. An AS-REQ without
+//! pre-authentication for the user draws a KRB-ERROR that proves the KDC serves the realm,
+//! says whether the user exists, and carries the KDC's clock.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::checks::dns_kdc::KdcEndpoint;
+use crate::codes::{self, Code};
+use crate::kdcproto::{self, AsReqParams, KdcReply, TransportError};
+use crate::report::{Finding, Status};
+
+/// Check id.
+pub const ID: &str = "kdc-reach";
+
+/// Clock difference past which Kerberos (default `clockskew` 300 s) refuses requests.
+pub const SKEW_LIMIT_SECS: f64 = 300.0;
+/// Clock difference worth a warning.
+pub const DRIFT_WARN_SECS: f64 = 60.0;
+
+/// Name used in the AS-REQ when no user was given: the KDC's answer (unknown client) still
+/// proves it serves the realm.
+const PROBE_CLIENT: &str = "krbprobe-realm-check";
+
+/// Transport of one exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// UDP datagram.
+    Udp,
+    /// TCP with a 4-byte length prefix.
+    Tcp,
+}
+
+impl Transport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+        }
+    }
+}
+
+/// What one exchange with one KDC address produced.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A decodable Kerberos reply and the clock offset (KDC minus ours, seconds) when known.
+    Reply(KdcReply, Option<f64>),
+    /// Bytes that are not a Kerberos reply.
+    Garbage(String),
+    /// Connection refused or unreachable.
+    Refused(String),
+    /// No answer within the timeout.
+    Timeout(String),
+    /// Any other transport error.
+    Error(String),
+}
+
+/// One exchange.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// KDC host as configured.
+    pub host: String,
+    /// Address contacted.
+    pub addr: SocketAddr,
+    /// UDP or TCP.
+    pub transport: Transport,
+    /// Result.
+    pub outcome: Outcome,
+    /// Round-trip time.
+    pub elapsed: Duration,
+}
+
+/// Runs the check against every address of every KDC, UDP and TCP concurrently.
+pub async fn run(
+    realm: Option<&str>,
+    user_name: Option<&str>,
+    kdcs: &[KdcEndpoint],
+    timeout: Duration,
+) -> Finding {
+    let started = Instant::now();
+    let Some(realm) = realm else {
+        return Finding::skip(ID, codes::KDC_REACH_SKIPPED, "no realm (see principal)")
+            .took(started.elapsed());
+    };
+    if kdcs.is_empty() {
+        return Finding::skip(
+            ID,
+            codes::KDC_REACH_SKIPPED,
+            format!("no KDC address for {realm} (see dns-kdc)"),
+        )
+        .took(started.elapsed());
+    }
+    let client: Vec<String> = user_name
+        .unwrap_or(PROBE_CLIENT)
+        .split('/')
+        .map(str::to_owned)
+        .collect();
+    let mut jobs = Vec::new();
+    for kdc in kdcs {
+        for ip in &kdc.addrs {
+            for transport in [Transport::Udp, Transport::Tcp] {
+                let addr = SocketAddr::new(*ip, kdc.port);
+                let host = kdc.host.clone();
+                let client = client.clone();
+                jobs.push(
+                    async move { exchange(host, addr, transport, realm, client, timeout).await },
+                );
+            }
+        }
+    }
+    let exchanges = futures::future::join_all(jobs).await;
+    decide(realm, user_name.is_some(), &exchanges).took(started.elapsed())
+}
+
+async fn exchange(
+    host: String,
+    addr: SocketAddr,
+    transport: Transport,
+    realm: &str,
+    client: Vec<String>,
+    timeout: Duration,
+) -> Exchange {
+    let mut nonce = [0u8; 4];
+    // A failing OS RNG only weakens the nonce of a probe request; a fixed one is still valid.
+    let _ = getrandom::fill(&mut nonce);
+    let params = AsReqParams {
+        client,
+        realm: realm.to_owned(),
+        nonce: u32::from_be_bytes(nonce) & 0x7fff_ffff,
+        till: SystemTime::now() + Duration::from_secs(10 * 3600),
+        etypes: AsReqParams::default_etypes(),
+    };
+    let req = kdcproto::encode_as_req(&params);
+    let started = Instant::now();
+    let sent = SystemTime::now();
+    let raw = match transport {
+        Transport::Udp => kdcproto::exchange_udp(addr, &req, timeout).await,
+        Transport::Tcp => kdcproto::exchange_tcp(addr, &req, timeout).await,
+    };
+    let received = SystemTime::now();
+    let outcome = match raw {
+        Err(TransportError::Refused) => Outcome::Refused("connection refused".into()),
+        Err(e @ TransportError::Timeout { .. }) => Outcome::Timeout(e.to_string()),
+        Err(e) => Outcome::Error(e.to_string()),
+        Ok(bytes) => match kdcproto::decode_reply(&bytes) {
+            Ok(reply) => {
+                let offset = match &reply {
+                    KdcReply::Error(e) => Some(kdcproto::clock_offset(e, sent, received)),
+                    KdcReply::AsRep(_) => None,
+                };
+                Outcome::Reply(reply, offset)
+            }
+            Err(e) => Outcome::Garbage(format!("{} bytes that are not Kerberos: {e}", bytes.len())),
+        },
+    };
+    Exchange {
+        host,
+        addr,
+        transport,
+        outcome,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn exchange_evidence(x: &Exchange) -> Value {
+    let mut v = json!({
+        "kdc": x.host,
+        "address": x.addr.to_string(),
+        "transport": x.transport.as_str(),
+        "elapsed_ms": x.elapsed.as_millis() as u64,
+    });
+    let o = v.as_object_mut().expect("object literal");
+    match &x.outcome {
+        Outcome::Reply(KdcReply::Error(e), offset) => {
+            o.insert("reply".into(), json!("KRB-ERROR"));
+            o.insert("error_code".into(), json!(e.error_code));
+            o.insert("error_name".into(), json!(e.name));
+            o.insert("error_text".into(), json!(e.text));
+            o.insert("realm".into(), json!(e.realm));
+            if let Some(t) = &e.e_text {
+                o.insert("e_text".into(), json!(t));
+            }
+            if let Some(off) = offset {
+                o.insert("clock_offset_s".into(), json!((off * 10.0).round() / 10.0));
+            }
+            if !e.preauth.is_empty() {
+                o.insert("preauth".into(), json!(e.preauth));
+            }
+        }
+        Outcome::Reply(KdcReply::AsRep(r), _) => {
+            o.insert("reply".into(), json!("AS-REP"));
+            o.insert("as_rep".into(), json!(format!("{r:?}")));
+        }
+        Outcome::Garbage(g) => {
+            o.insert("error".into(), json!(g));
+        }
+        Outcome::Refused(e) | Outcome::Timeout(e) | Outcome::Error(e) => {
+            o.insert("error".into(), json!(e));
+        }
+    }
+    v
+}
+
+/// The decision over all exchanges, table-testable.
+pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
+    let evidence: Vec<Value> = xs.iter().map(exchange_evidence).collect();
+    let answered: Vec<&Exchange> = xs
+        .iter()
+        .filter(|x| matches!(x.outcome, Outcome::Reply(..)))
+        .collect();
+    let with = |f: Finding| f.evidence("exchanges", evidence.clone());
+    let Some(first) = answered.first() else {
+        let garbage = xs.iter().find(|x| matches!(x.outcome, Outcome::Garbage(_)));
+        let all_timeout = xs.iter().all(|x| matches!(x.outcome, Outcome::Timeout(_)));
+        let (code, summary) = if let Some(g) = garbage {
+            (
+                codes::KDC_NOT_KERBEROS,
+                format!(
+                    "{} ({}) answered on {} but not with Kerberos",
+                    g.host,
+                    g.addr,
+                    g.transport.as_str()
+                ),
+            )
+        } else if all_timeout {
+            (
+                codes::KDC_TIMEOUT,
+                format!("no KDC of {realm} answered within the timeout (UDP and TCP)"),
+            )
+        } else {
+            (
+                codes::KDC_UNREACHABLE,
+                format!("no KDC of {realm} accepted a connection"),
+            )
+        };
+        return with(Finding::new(ID, code, summary));
+    };
+    let Outcome::Reply(reply, offset) = &first.outcome else {
+        unreachable!("filtered to replies")
+    };
+    let mut issues: Vec<(Code, String)> = Vec::new();
+    let who = format!("{} ({})", first.host, first.addr);
+    match reply {
+        KdcReply::AsRep(_) => {
+            if have_user {
+                issues.push((
+                    codes::KDC_NO_PREAUTH,
+                    format!("{who} issued a ticket without pre-authentication"),
+                ));
+            }
+        }
+        KdcReply::Error(e) => {
+            let code = match e.error_code {
+                kdcproto::KDC_ERR_PREAUTH_REQUIRED => None,
+                kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN if !have_user => None,
+                kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN => Some(codes::KDC_USER_UNKNOWN),
+                kdcproto::KDC_ERR_CLIENT_REVOKED => Some(codes::KDC_USER_DISABLED),
+                kdcproto::KDC_ERR_KEY_EXPIRED => Some(codes::KDC_PASSWORD_EXPIRED),
+                kdcproto::KDC_ERR_WRONG_REALM => Some(codes::KDC_WRONG_REALM),
+                _ => Some(codes::KDC_ERROR),
+            };
+            if let Some(code) = code {
+                issues.push((
+                    code,
+                    format!("{who}: {} ({}, {})", e.text, e.name, e.error_code),
+                ));
+            }
+            if e.realm != realm && e.error_code != kdcproto::KDC_ERR_WRONG_REALM {
+                issues.push((
+                    codes::KDC_WRONG_REALM,
+                    format!("{who} answered for realm {}, not {realm}", e.realm),
+                ));
+            }
+        }
+    }
+    if let Some(off) = offset {
+        let abs = off.abs();
+        let dir = if *off > 0.0 { "ahead of" } else { "behind" };
+        if abs > SKEW_LIMIT_SECS {
+            issues.push((
+                codes::KDC_CLOCK_SKEW,
+                format!("{who}'s clock is {abs:.0} s {dir} this pod's (limit 300 s)"),
+            ));
+        } else if abs > DRIFT_WARN_SECS {
+            issues.push((
+                codes::KDC_CLOCK_DRIFT,
+                format!("{who}'s clock is {abs:.0} s {dir} this pod's"),
+            ));
+        }
+    }
+    let answered_udp = answered.iter().any(|x| x.transport == Transport::Udp);
+    let answered_tcp = answered.iter().any(|x| x.transport == Transport::Tcp);
+    if !answered_udp {
+        issues.push((
+            codes::KDC_UDP_BLOCKED,
+            "no KDC answered over UDP, only TCP".into(),
+        ));
+    }
+    if !answered_tcp {
+        issues.push((
+            codes::KDC_TCP_BLOCKED,
+            "no KDC answered over TCP, only UDP".into(),
+        ));
+    }
+    let dead: Vec<String> = xs
+        .iter()
+        .filter(|x| !answered.iter().any(|a| a.addr == x.addr))
+        .map(|x| format!("{} ({})", x.host, x.addr))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !dead.is_empty() {
+        issues.push((
+            codes::KDC_PARTIAL,
+            format!("no answer from {}", dead.join(", ")),
+        ));
+    }
+    // The most severe issue decides; among equals, the order above (user, realm, clock,
+    // transports) is the order a person should fix them in.
+    let worst = issues.iter().map(|(c, _)| c.status).max();
+    let finding = match worst {
+        Some(s) if s >= Status::Warn => {
+            let (code, summary) = issues
+                .iter()
+                .find(|(c, _)| c.status == s)
+                .cloned()
+                .expect("worst status comes from an issue");
+            let mut f = Finding::new(ID, code, summary);
+            if issues.len() > 1 {
+                f = f.evidence(
+                    "issues",
+                    issues
+                        .iter()
+                        .map(|(c, s)| json!({"code": c.code, "summary": s}))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            f
+        }
+        _ => {
+            let what = match reply {
+                KdcReply::Error(e) if e.error_code == kdcproto::KDC_ERR_PREAUTH_REQUIRED => {
+                    "user exists (pre-authentication required)".to_owned()
+                }
+                KdcReply::Error(e) => format!("answered {}", e.name),
+                KdcReply::AsRep(_) => "answered AS-REP".into(),
+            };
+            let clock = offset
+                .map(|o| format!(", clock offset {o:+.1} s"))
+                .unwrap_or_default();
+            Finding::new(
+                ID,
+                codes::KDC_REACH_OK,
+                format!("{who} serves {realm} over UDP and TCP: {what}{clock}"),
+            )
+        }
+    };
+    with(finding)
+}
+
+/// Addresses contacted, for tests and evidence.
+pub fn addresses(kdcs: &[KdcEndpoint]) -> Vec<IpAddr> {
+    kdcs.iter().flat_map(|k| k.addrs.iter().copied()).collect()
+}

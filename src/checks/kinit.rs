@@ -1,0 +1,225 @@
+//! Check 7, `kinit`: a TGT for the user through GSSAPI over MIT krb5, from the password (into a
+//! private in-memory cache), a keytab, or an existing cache.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::codes::{self, Code};
+use crate::gss::{self, GssFailure, Tgt, TgtSource, krb5_err};
+use crate::report::Finding;
+use crate::settings::Credential;
+
+/// Check id.
+pub const ID: &str = "kinit";
+
+/// Maps a GSSAPI failure to a code by MIT's minor status.
+pub fn classify(f: &GssFailure, credential: &Credential) -> Code {
+    match f.minor {
+        krb5_err::PREAUTH_FAILED | krb5_err::BAD_INTEGRITY | krb5_err::GENERIC_PREAUTH_FAILED => {
+            codes::KINIT_PASSWORD_WRONG
+        }
+        krb5_err::C_PRINCIPAL_UNKNOWN => codes::KINIT_USER_UNKNOWN,
+        krb5_err::CLIENT_REVOKED => codes::KINIT_USER_DISABLED,
+        krb5_err::KEY_EXP => codes::KINIT_PASSWORD_EXPIRED,
+        krb5_err::SKEW => codes::KINIT_CLOCK_SKEW,
+        krb5_err::KDC_UNREACH | krb5_err::REALM_CANT_RESOLVE => codes::KINIT_KDC_UNREACHABLE,
+        krb5_err::REALM_UNKNOWN => codes::KINIT_REALM_UNKNOWN,
+        krb5_err::ETYPE_NOSUPP => codes::KINIT_ETYPE,
+        krb5_err::KT_NOTFOUND | krb5_err::KT_BADNAME => codes::KINIT_KEYTAB,
+        krb5_err::CC_NOTFOUND | krb5_err::FCC_NOFILE => codes::KINIT_CCACHE,
+        _ => match credential {
+            Credential::Keytab(_) => codes::KINIT_KEYTAB,
+            Credential::Cache(_) => codes::KINIT_CCACHE,
+            _ => codes::KINIT_ERROR,
+        },
+    }
+}
+
+/// Runs the check. `principal` is `user@REALM` from the principal check; `blocked` names a
+/// failed prerequisite.
+pub async fn run(
+    credential: &Credential,
+    principal: Option<&str>,
+    blocked: Option<String>,
+    deadline: Duration,
+) -> (Finding, Option<Tgt>) {
+    let started = Instant::now();
+    if let Some(why) = blocked {
+        return (
+            Finding::skip(ID, codes::KINIT_SKIPPED, why).took(started.elapsed()),
+            None,
+        );
+    }
+    let owned: Result<(String, OwnedSource), Finding> = match (credential, principal) {
+        (Credential::None, _) => Err(Finding::skip(
+            ID,
+            codes::KINIT_NO_CREDENTIALS,
+            "no password, keytab or ticket cache given",
+        )),
+        (Credential::Password(_) | Credential::Keytab(_), None) => Err(Finding::skip(
+            ID,
+            codes::KINIT_SKIPPED,
+            "no usable user principal (see principal)",
+        )),
+        (Credential::Password(s), Some(p)) => Ok((p.to_owned(), OwnedSource::Password(s.clone()))),
+        (Credential::Keytab(k), Some(p)) => {
+            Ok((p.to_owned(), OwnedSource::Keytab(k.display().to_string())))
+        }
+        (Credential::Cache(c), p) => {
+            Ok((p.unwrap_or("").to_owned(), OwnedSource::Cache(c.clone())))
+        }
+    };
+    let (principal, source) = match owned {
+        Ok(v) => v,
+        Err(f) => return (f.took(started.elapsed()), None),
+    };
+    let p2 = principal.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        let src = match &source {
+            OwnedSource::Password(s) => TgtSource::Password {
+                principal: &p2,
+                secret: s,
+            },
+            OwnedSource::Keytab(k) => TgtSource::Keytab {
+                principal: &p2,
+                path: k,
+            },
+            OwnedSource::Cache(c) => TgtSource::Cache(Some(c)),
+        };
+        gss::acquire_tgt(&src)
+    });
+    let result = match tokio::time::timeout(deadline, job).await {
+        Err(_) => {
+            return (
+                Finding::new(
+                    ID,
+                    codes::KINIT_KDC_UNREACHABLE,
+                    format!(
+                        "no TGT within {} s: MIT kept waiting for the KDC",
+                        deadline.as_secs()
+                    ),
+                )
+                .took(started.elapsed()),
+                None,
+            );
+        }
+        Ok(Err(join)) => {
+            return (
+                Finding::new(
+                    ID,
+                    codes::PROBE_ERROR,
+                    format!("GSSAPI task failed: {join}"),
+                )
+                .took(started.elapsed()),
+                None,
+            );
+        }
+        Ok(Ok(r)) => r,
+    };
+    let (f, tgt) = decide(result, credential, &principal);
+    (f.took(started.elapsed()), tgt)
+}
+
+enum OwnedSource {
+    Password(crate::secret::Secret),
+    Keytab(String),
+    Cache(String),
+}
+
+/// The decision, table-testable with fabricated failures.
+pub fn decide(
+    result: Result<Tgt, GssFailure>,
+    credential: &Credential,
+    principal: &str,
+) -> (Finding, Option<Tgt>) {
+    match result {
+        Ok(tgt) => {
+            let mut f = Finding::new(
+                ID,
+                codes::KINIT_OK,
+                format!(
+                    "TGT for {} ({}), valid {} h {} min",
+                    tgt.principal,
+                    credential.kind(),
+                    tgt.lifetime_secs / 3600,
+                    (tgt.lifetime_secs % 3600) / 60
+                ),
+            )
+            .evidence("principal", tgt.principal.clone())
+            .evidence("lifetime_s", tgt.lifetime_secs)
+            .evidence("credential", credential.kind());
+            if let Credential::Cache(c) = credential {
+                f = f.evidence("ccache", c.clone());
+                if !principal.is_empty() && tgt.principal != principal {
+                    f = Finding::new(
+                        ID,
+                        codes::KINIT_CCACHE_OTHER_USER,
+                        format!(
+                            "the cache {c} holds a TGT for {}, not {principal}",
+                            tgt.principal
+                        ),
+                    )
+                    .evidence("principal", tgt.principal.clone())
+                    .evidence("ccache", c.clone());
+                }
+            }
+            (f, Some(tgt))
+        }
+        Err(e) => {
+            let code = classify(&e, credential);
+            let who = if principal.is_empty() {
+                "the cache".to_owned()
+            } else {
+                principal.to_owned()
+            };
+            let summary = format!("no TGT for {who}: {}", e.message());
+            let f = Finding::new(ID, code, summary)
+                .evidence("gss_call", e.call)
+                .evidence("major", json!(e.major))
+                .evidence("major_text", e.major_text.clone())
+                .evidence("minor", json!(e.minor))
+                .evidence("minor_text", e.minor_text.clone())
+                .evidence("credential", credential.kind());
+            (f, None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn fail(minor: i32) -> GssFailure {
+        GssFailure {
+            major: 0xd0000,
+            minor,
+            major_text: "Unspecified GSS failure".into(),
+            minor_text: gss::mit_error_message(minor),
+            call: "gss_acquire_cred_with_password",
+        }
+    }
+
+    #[test]
+    fn failures_map_by_code() {
+        let pw = Credential::Password(crate::secret::Secret::new("x".into()));
+        let cases = [
+            (krb5_err::PREAUTH_FAILED, "kinit-password-wrong"),
+            (krb5_err::C_PRINCIPAL_UNKNOWN, "kinit-user-unknown"),
+            (krb5_err::CLIENT_REVOKED, "kinit-user-disabled"),
+            (krb5_err::KEY_EXP, "kinit-password-expired"),
+            (krb5_err::SKEW, "kinit-clock-skew"),
+            (krb5_err::KDC_UNREACH, "kinit-kdc-unreachable"),
+            (krb5_err::REALM_UNKNOWN, "kinit-realm-unknown"),
+            (krb5_err::ETYPE_NOSUPP, "kinit-etype"),
+            (12345, "kinit-error"),
+        ];
+        for (minor, code) in cases {
+            let (f, tgt) = decide(Err(fail(minor)), &pw, "awx@R");
+            assert_eq!((f.status, f.code), (Status::Fail, code), "minor {minor}");
+            assert!(tgt.is_none());
+            assert_eq!(f.evidence["minor"], json!(minor));
+        }
+    }
+}

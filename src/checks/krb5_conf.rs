@@ -1,0 +1,441 @@
+//! Check 1, `krb5-conf`: the file exists, parses as MIT parses it, and says what the next
+//! steps will do (realm, KDCs, domain_realm, rdns, DNS lookups, ccache type).
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::codes::{self, Code};
+use crate::profile::{self, Profile, ProfileError};
+use crate::report::{Finding, Status};
+
+/// Check id.
+pub const ID: &str = "krb5-conf";
+
+/// How MIT canonicalizes host names for service principals (`dns_canonicalize_hostname`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canonicalize {
+    /// Forward (and, with rdns, reverse) DNS decide the host part of the SPN. MIT 1.20 default.
+    True,
+    /// The name is used as given.
+    False,
+    /// Try as given first, then canonicalized.
+    Fallback,
+}
+
+/// What later checks need from krb5.conf. Defaults are MIT 1.20's where the file is silent.
+#[derive(Debug)]
+pub struct Conf {
+    /// The parsed file (and its includes).
+    pub profile: Profile,
+    /// `[libdefaults] default_realm`.
+    pub default_realm: Option<String>,
+    /// `[libdefaults] rdns` (default true).
+    pub rdns: bool,
+    /// `[libdefaults] dns_lookup_kdc` (default true).
+    pub dns_lookup_kdc: bool,
+    /// `[libdefaults] dns_canonicalize_hostname` (default true).
+    pub canonicalize: Canonicalize,
+}
+
+impl Conf {
+    /// A configuration with MIT's defaults and no realms, for when the file is unusable.
+    pub fn realms(&self) -> Vec<&str> {
+        self.profile.subsection_names(&["realms"])
+    }
+
+    /// `kdc` values for `realm` in [realms], spelled exactly (realms are case-sensitive).
+    pub fn kdcs(&self, realm: &str) -> Vec<profile::KdcAddr> {
+        self.profile
+            .values(&["realms", realm, "kdc"])
+            .into_iter()
+            .map(profile::parse_kdc_value)
+            .collect()
+    }
+
+    fn from_profile(profile: Profile) -> (Conf, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut flag = |name: &str, default: bool| match profile.boolean(&["libdefaults", name]) {
+            None => default,
+            Some(Ok(b)) => b,
+            Some(Err(v)) => {
+                problems.push(format!(
+                    "{name} = {v} is not a boolean; MIT ignores it and uses {default}"
+                ));
+                default
+            }
+        };
+        let rdns = flag("rdns", true);
+        // MIT reads dns_lookup_kdc with its lax parser (an unknown word means false) and,
+        // when it is unset, falls back to dns_fallback, whose default is true.
+        let lax = |name: &str| {
+            profile
+                .first(&["libdefaults", name])
+                .map(profile::parse_boolean_lax)
+        };
+        let dns_lookup_kdc = lax("dns_lookup_kdc")
+            .or_else(|| lax("dns_fallback"))
+            .unwrap_or(true);
+        let canonicalize = match profile
+            .first(&["libdefaults", "dns_canonicalize_hostname"])
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None => Canonicalize::True,
+            Some("fallback") => Canonicalize::Fallback,
+            Some(v) => match profile::parse_boolean(v) {
+                Some(false) => Canonicalize::False,
+                _ => Canonicalize::True,
+            },
+        };
+        let default_realm = profile
+            .first(&["libdefaults", "default_realm"])
+            .map(str::to_owned);
+        (
+            Conf {
+                profile,
+                default_realm,
+                rdns,
+                dns_lookup_kdc,
+                canonicalize,
+            },
+            problems,
+        )
+    }
+}
+
+/// `[libdefaults]` booleans MIT parses strictly: a bad value fails krb5_init_context.
+const STRICT_BOOLEANS: &[&str] = &[
+    "allow_weak_crypto",
+    "ignore_acceptor_hostname",
+    "enforce_ok_as_delegate",
+    "allow_des3",
+    "allow_rc4",
+];
+
+/// Parses `user` just enough to know its realm (the principal check judges it fully).
+pub fn realm_of(user: Option<&str>) -> Option<&str> {
+    user.and_then(|u| u.rsplit_once('@')).map(|(_, r)| r)
+}
+
+/// Domain of a target host name: everything after the first dot.
+fn domain_of(host: &str) -> Option<&str> {
+    host.split_once('.')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
+}
+
+/// Runs the check. Returns the finding and, when the file is usable, its facts.
+pub fn run(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Option<Conf>) {
+    let started = Instant::now();
+    let (finding, conf) = assess(path, user, targets);
+    (finding.took(started.elapsed()), conf)
+}
+
+fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Option<Conf>) {
+    let shown = path.display().to_string();
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (
+                Finding::new(
+                    ID,
+                    codes::KRB5_CONF_MISSING,
+                    format!("{shown} does not exist"),
+                )
+                .evidence("path", shown),
+                None,
+            );
+        }
+        Err(e) => {
+            return (
+                Finding::new(
+                    ID,
+                    codes::KRB5_CONF_UNREADABLE,
+                    format!("cannot read {shown}: {e}"),
+                )
+                .evidence("path", shown),
+                None,
+            );
+        }
+        Ok(m) if m.is_dir() => {
+            return (
+                Finding::new(
+                    ID,
+                    codes::KRB5_CONF_UNREADABLE,
+                    format!("{shown} is a directory, not a file"),
+                )
+                .hint("A ConfigMap mounted without subPath becomes a directory: mount it with subPath: krb5.conf, or point --krb5-conf at the file inside it.")
+                .evidence("path", shown),
+                None,
+            );
+        }
+        Ok(_) => {}
+    }
+    let profile = match profile::load(path) {
+        Ok(p) => p,
+        Err(e) => return (load_error(&shown, e), None),
+    };
+    let (conf, problems) = Conf::from_profile(profile);
+    let mut issues: Vec<(Code, String, Option<String>)> = Vec::new();
+    for p in problems {
+        issues.push((codes::KRB5_CONF_SUSPICIOUS, p, None));
+    }
+    // krb5_init_context refuses the whole file when these are not booleans.
+    for name in STRICT_BOOLEANS {
+        if let Some(Err(v)) = conf.profile.boolean(&["libdefaults", name]) {
+            let at = conf
+                .profile
+                .value_source(&["libdefaults", name])
+                .map(|s| format!("{}:{}", s.path.display(), s.line))
+                .unwrap_or_default();
+            issues.push((
+                codes::KRB5_CONF_BAD_BOOLEAN,
+                format!(
+                    "{at}: {name} = {v} is not a boolean; MIT fails with \"Invalid boolean value\""
+                ),
+                None,
+            ));
+        }
+    }
+    for realm in conf.realms() {
+        for (value, kdc) in conf
+            .profile
+            .values(&["realms", realm, "kdc"])
+            .into_iter()
+            .zip(conf.kdcs(realm))
+        {
+            if let Some(err) = &kdc.error {
+                issues.push((
+                    codes::KRB5_CONF_KDC_INVALID,
+                    format!("kdc = {value} in realm {realm}: MIT rejects it ({err})"),
+                    None,
+                ));
+            }
+        }
+    }
+    if !conf.profile.warnings().is_empty() {
+        let first = &conf.profile.warnings()[0];
+        issues.push((
+            codes::KRB5_CONF_SUSPICIOUS,
+            format!(
+                "{}:{}: {}",
+                first.source.path.display(),
+                first.source.line,
+                first.message
+            ),
+            None,
+        ));
+    }
+
+    // The realm whose KDCs the run needs: the user's if it names one, else default_realm.
+    let realm_in_use = realm_of(user)
+        .map(str::to_owned)
+        .or(conf.default_realm.clone());
+    match &conf.default_realm {
+        None => issues.push((
+            codes::KRB5_CONF_NO_DEFAULT_REALM,
+            "no default_realm in [libdefaults]".into(),
+            None,
+        )),
+        Some(dr) => {
+            if conf.kdcs(dr).is_empty() {
+                if conf.dns_lookup_kdc {
+                    issues.push((
+                        codes::KRB5_CONF_KDC_FROM_DNS,
+                        format!("no kdc for {dr} in [realms]; MIT will ask DNS for _kerberos SRV records"),
+                        None,
+                    ));
+                } else {
+                    let near = conf
+                        .realms()
+                        .into_iter()
+                        .find(|r| r.eq_ignore_ascii_case(dr) && r != dr)
+                        .map(str::to_owned);
+                    let hint = match near {
+                        Some(n) => format!(
+                            "[realms] spells the realm {n} but default_realm is {dr}: realms are case-sensitive, spell both {}.",
+                            dr.to_ascii_uppercase()
+                        ),
+                        None => format!(
+                            "Add '{dr} = {{ kdc = <domain controller FQDN> }}' under [realms], or set dns_lookup_kdc = true."
+                        ),
+                    };
+                    issues.push((
+                        codes::KRB5_CONF_REALM_MISSING,
+                        format!(
+                            "default_realm {dr} has no kdc in [realms] and dns_lookup_kdc is false"
+                        ),
+                        Some(hint),
+                    ));
+                }
+            }
+        }
+    }
+    for t in targets {
+        if t.parse::<std::net::IpAddr>().is_ok() {
+            continue; // dns-target reports IP targets.
+        }
+        match profile::domain_realm(&conf.profile, t) {
+            None => {
+                if let Some(d) = domain_of(t) {
+                    let realm = realm_in_use
+                        .clone()
+                        .unwrap_or_else(|| d.to_ascii_uppercase());
+                    issues.push((
+                        codes::KRB5_CONF_DOMAIN_REALM_MISSING,
+                        format!("[domain_realm] does not map {t}"),
+                        Some(format!(
+                            "Under [domain_realm] add: .{d} = {realm} and {d} = {realm}"
+                        )),
+                    ));
+                }
+            }
+            Some((realm, _)) => {
+                if let Some(ru) = &realm_in_use {
+                    if !realm.eq(ru) {
+                        issues.push((
+                            codes::KRB5_CONF_DOMAIN_REALM_OTHER,
+                            format!("[domain_realm] maps {t} to {realm}, the user is in {ru}"),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(cc) = conf.profile.first(&["libdefaults", "default_ccache_name"]) {
+        if cc.to_ascii_uppercase().starts_with("KEYRING:") {
+            issues.push((
+                codes::KRB5_CONF_KEYRING_CCACHE,
+                format!("default_ccache_name = {cc} does not work in containers"),
+                None,
+            ));
+        }
+    }
+
+    let worst = issues.iter().map(|(c, _, _)| c.status).max();
+    let mut finding = match worst {
+        Some(status) if status >= Status::Warn => {
+            let (code, summary, hint) = issues
+                .iter()
+                .find(|(c, _, _)| c.status == status)
+                .cloned()
+                .expect("worst status comes from an issue");
+            let mut f = Finding::new(ID, code, summary);
+            if let Some(h) = hint {
+                f = f.hint(h);
+            }
+            f
+        }
+        _ => Finding::new(
+            ID,
+            codes::KRB5_CONF_OK,
+            format!(
+                "{shown} parses; default_realm {}",
+                conf.default_realm.as_deref().unwrap_or("(none)")
+            ),
+        ),
+    };
+    if issues.len() > 1 {
+        finding = finding.evidence(
+            "issues",
+            issues
+                .iter()
+                .map(|(c, s, _)| json!({"code": c.code, "status": c.status, "summary": s}))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let realms: Vec<_> = conf
+        .realms()
+        .into_iter()
+        .map(|r| {
+            let kdcs: Vec<String> = conf
+                .profile
+                .values(&["realms", r, "kdc"])
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            json!({"realm": r, "kdc": kdcs})
+        })
+        .collect();
+    let bool_setting =
+        |name: &str, effective: bool| match conf.profile.first(&["libdefaults", name]) {
+            Some(v) => json!(format!("{v} (set)")),
+            None => json!(format!("{effective} (MIT default)")),
+        };
+    finding = finding
+        .evidence("path", shown)
+        .evidence(
+            "files",
+            conf.profile
+                .files()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>(),
+        )
+        .evidence("default_realm", conf.default_realm.clone())
+        .evidence("realm_in_use", realm_in_use)
+        .evidence("realms", realms)
+        .evidence("rdns", bool_setting("rdns", conf.rdns))
+        .evidence(
+            "dns_lookup_kdc",
+            bool_setting("dns_lookup_kdc", conf.dns_lookup_kdc),
+        )
+        .evidence(
+            "dns_canonicalize_hostname",
+            match conf
+                .profile
+                .first(&["libdefaults", "dns_canonicalize_hostname"])
+            {
+                Some(v) => json!(format!("{v} (set)")),
+                None => json!("true (MIT default)"),
+            },
+        );
+    if let Some(cc) = conf.profile.first(&["libdefaults", "default_ccache_name"]) {
+        finding = finding.evidence("default_ccache_name", cc.to_owned());
+    }
+    if !conf.profile.warnings().is_empty() {
+        finding = finding.evidence(
+            "warnings",
+            conf.profile
+                .warnings()
+                .iter()
+                .map(|w| {
+                    json!({
+                        "file": w.source.path.display().to_string(),
+                        "line": w.source.line,
+                        "message": w.message,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    (finding, Some(conf))
+}
+
+fn load_error(shown: &str, e: ProfileError) -> Finding {
+    let code = match &e {
+        ProfileError::Io { .. } => codes::KRB5_CONF_UNREADABLE,
+        ProfileError::IncludeMissing { .. } | ProfileError::IncludeDirMissing { .. } => {
+            codes::KRB5_CONF_INCLUDE_MISSING
+        }
+        _ => codes::KRB5_CONF_SYNTAX,
+    };
+    // MIT itself names neither file nor line ("Improper format of Kerberos configuration
+    // file"); saying where is most of the value of this check.
+    let summary = match e.location() {
+        Some(at) => format!(
+            "{}, line {}: {}",
+            at.path.display(),
+            at.line,
+            e.to_string()
+                .strip_prefix(&format!("{}:{}: ", at.path.display(), at.line))
+                .unwrap_or(&e.mit_message())
+        ),
+        None => e.to_string(),
+    };
+    Finding::new(ID, code, summary)
+        .evidence("path", shown.to_owned())
+        .evidence("mit_error", e.krb5_init_message())
+}

@@ -1,0 +1,127 @@
+//! The checks and the one place their order is written down.
+//!
+//! Report order (fixed, whatever finishes first): `krb5-conf`, `principal`, `dns-kdc`,
+//! `dns-target` per target, `kdc-reach`, `winrm-http` per target, `kinit`, `spn-ticket` per
+//! target. Execution is concurrent where nothing depends on anything else:
+//!
+//! ```text
+//! krb5-conf -> principal -+-> dns-kdc -> kdc-reach -> kinit ------+-> spn-ticket (per target)
+//!                         +-> dns-target -> winrm-http (per target)+
+//! ```
+//!
+//! - principal needs krb5.conf's realms; dns-kdc needs the realm in use.
+//! - kdc-reach needs KDC addresses; kinit is skipped when the KDC cannot be reached, because
+//!   MIT would only fail the same way after a longer wait.
+//! - SPN tickets need a TGT, and a target name (not an IP address) that resolves.
+
+pub mod dns_kdc;
+pub mod dns_target;
+pub mod kdc_reach;
+pub mod kinit;
+pub mod krb5_conf;
+pub mod principal;
+pub mod spn_ticket;
+pub mod winrm_http;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dns::Dns;
+use crate::report::{Finding, Status};
+use crate::settings::Settings;
+use crate::tls::Trust;
+
+/// The reason later checks are skipped: the first failed finding among `prereqs`.
+fn blocked_by(prereqs: &[&Finding]) -> Option<String> {
+    prereqs
+        .iter()
+        .find(|f| f.status == Status::Fail)
+        .map(|f| format!("skipped: {} failed ({})", f.id, f.code))
+}
+
+/// How long a blocking GSSAPI call may take before the probe stops waiting for it. MIT walks
+/// each KDC with its own retry timers, so it gets a few network timeouts.
+fn gss_deadline(timeout: Duration) -> Duration {
+    (timeout * 4).max(Duration::from_secs(5))
+}
+
+/// Runs every check and returns the findings in report order.
+pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
+    let user = settings.user.as_deref();
+    let (conf_finding, conf) = krb5_conf::run(&settings.krb5_conf, user, &settings.targets);
+    let (principal_finding, principal) = principal::run(user, conf.as_ref());
+    let realm = principal
+        .as_ref()
+        .map(|p| p.realm.clone())
+        .or_else(|| conf.as_ref().and_then(|c| c.default_realm.clone()));
+    let dns = Dns::from_system(settings.timeout);
+    let dns_ref = dns.as_ref().map_err(String::as_str);
+    let policy = dns_target::Policy::from_conf(conf.as_ref());
+    let timeout = settings.timeout;
+
+    let kdc_chain = async {
+        let (dns_kdc_finding, endpoints) =
+            dns_kdc::run(dns_ref, realm.as_deref(), conf.as_ref()).await;
+        let kdc_finding = kdc_reach::run(
+            realm.as_deref(),
+            principal.as_ref().map(|p| p.name.as_str()),
+            &endpoints,
+            timeout,
+        )
+        .await;
+        let blocked = blocked_by(&[
+            &conf_finding,
+            &principal_finding,
+            &dns_kdc_finding,
+            &kdc_finding,
+        ]);
+        let full = principal.as_ref().map(principal::Principal::full);
+        let (kinit_finding, tgt) = kinit::run(
+            &settings.credential,
+            full.as_deref(),
+            blocked,
+            gss_deadline(timeout),
+        )
+        .await;
+        (dns_kdc_finding, kdc_finding, kinit_finding, tgt)
+    };
+    let target_chains = futures::future::join_all(settings.targets.iter().map(|t| {
+        let trust = trust.clone();
+        async move {
+            let (dns_finding, facts) = dns_target::run(dns_ref, t, policy).await;
+            let addr = facts
+                .as_ref()
+                .and_then(|f| f.addrs.first().copied())
+                .or_else(|| t.parse::<IpAddr>().ok());
+            let http_finding =
+                winrm_http::run(t, addr, settings.port, settings.scheme, &trust, timeout).await;
+            (dns_finding, facts, http_finding)
+        }
+    }));
+    let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target) =
+        tokio::join!(kdc_chain, target_chains);
+
+    let spn_findings = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
+        |(t, (dns_finding, facts, _))| {
+            let blocked = match facts {
+                None => Some(format!(
+                    "skipped: {} failed ({})",
+                    dns_finding.id, dns_finding.code
+                )),
+                Some(_) => None,
+            };
+            let spn_host = facts.as_ref().map(|f| f.spn_host.clone());
+            spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_deadline(timeout))
+        },
+    ))
+    .await;
+
+    let mut out = vec![conf_finding, principal_finding, dns_kdc_finding];
+    out.extend(per_target.iter().map(|(d, _, _)| d.clone()));
+    out.push(kdc_finding);
+    out.extend(per_target.into_iter().map(|(_, _, h)| h));
+    out.push(kinit_finding);
+    out.extend(spn_findings);
+    out
+}

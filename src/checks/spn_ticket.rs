@@ -1,0 +1,177 @@
+//! Check 8, `spn-ticket` (per target): a service ticket for `HTTP/<host>` through
+//! gss_init_sec_context with the hostbased name `HTTP@<host>`, exactly as pywinrm asks.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::codes::{self, Code};
+use crate::gss::{self, GssFailure, ServiceTicket, Tgt, krb5_err};
+use crate::report::Finding;
+
+/// Check id.
+pub const ID: &str = "spn-ticket";
+
+/// The SPN service pywinrm uses by default (`ansible_winrm_service`).
+pub const SERVICE: &str = "HTTP";
+
+/// Maps a failure to a code by MIT's minor status.
+pub fn classify(f: &GssFailure) -> Code {
+    match f.minor {
+        krb5_err::S_PRINCIPAL_UNKNOWN => codes::SPN_UNKNOWN,
+        krb5_err::SKEW => codes::SPN_CLOCK_SKEW,
+        krb5_err::ETYPE_NOSUPP => codes::SPN_ETYPE,
+        krb5_err::KDC_UNREACH | krb5_err::REALM_CANT_RESOLVE => codes::SPN_KDC_UNREACHABLE,
+        krb5_err::REALM_UNKNOWN | krb5_err::WRONG_REALM => codes::SPN_REALM,
+        _ => codes::SPN_ERROR,
+    }
+}
+
+/// Runs the check for one target. `host` is the name given to GSSAPI (the target as
+/// Ansible passes it); `expected_spn_host` is what dns-target predicted MIT will use.
+pub async fn run(
+    target: &str,
+    tgt: Option<Tgt>,
+    blocked: Option<String>,
+    expected_spn_host: Option<String>,
+    deadline: Duration,
+) -> Finding {
+    let started = Instant::now();
+    let tgt = match (tgt, blocked) {
+        (_, Some(why)) => {
+            return Finding::skip(ID, codes::SPN_TICKET_SKIPPED, why)
+                .target(target)
+                .took(started.elapsed());
+        }
+        (None, None) => {
+            return Finding::skip(ID, codes::SPN_TICKET_SKIPPED, "no TGT (see kinit)")
+                .target(target)
+                .took(started.elapsed());
+        }
+        (Some(t), None) => t,
+    };
+    let host = target.to_owned();
+    let job = tokio::task::spawn_blocking(move || gss::service_ticket(&tgt, SERVICE, &host));
+    let result = match tokio::time::timeout(deadline, job).await {
+        Err(_) => {
+            return Finding::new(
+                ID,
+                codes::SPN_KDC_UNREACHABLE,
+                format!("no service ticket within {} s", deadline.as_secs()),
+            )
+            .target(target)
+            .took(started.elapsed());
+        }
+        Ok(Err(join)) => {
+            return Finding::new(
+                ID,
+                codes::PROBE_ERROR,
+                format!("GSSAPI task failed: {join}"),
+            )
+            .target(target)
+            .took(started.elapsed());
+        }
+        Ok(Ok(r)) => r,
+    };
+    decide(target, result, expected_spn_host.as_deref())
+        .target(target)
+        .took(started.elapsed())
+}
+
+/// The decision, table-testable.
+pub fn decide(
+    target: &str,
+    result: Result<ServiceTicket, GssFailure>,
+    expected_spn_host: Option<&str>,
+) -> Finding {
+    let asked = format!("{SERVICE}@{target}");
+    let predicted = expected_spn_host.map(|h| format!("{SERVICE}/{h}"));
+    match result {
+        Ok(t) => Finding::new(
+            ID,
+            codes::SPN_TICKET_OK,
+            format!(
+                "service ticket for {}",
+                t.spn
+                    .clone()
+                    .unwrap_or_else(|| format!("{SERVICE}/{target}"))
+            ),
+        )
+        .evidence("gss_target_name", asked)
+        .evidence("spn", t.spn)
+        .evidence("ticket_etype", t.ticket_etype)
+        .evidence("token_bytes", t.token_bytes),
+        Err(e) => {
+            let code = classify(&e);
+            let spn = predicted
+                .clone()
+                .unwrap_or_else(|| format!("{SERVICE}/{target}"));
+            let mut f = Finding::new(ID, code, format!("{spn}: {}", e.message()));
+            if code == codes::SPN_UNKNOWN {
+                let host = spn.trim_start_matches("HTTP/");
+                let short = host.split('.').next().unwrap_or(host).to_ascii_uppercase();
+                let mut hint = format!(
+                    "Register the SPN on the host's computer account: setspn -S {spn} {short} (check with setspn -L {short})."
+                );
+                if !host.eq_ignore_ascii_case(target) {
+                    hint.push_str(&format!(
+                        " MIT asked for {spn} although the target is {target}: reverse DNS or a CNAME changed the name; set rdns = false (and dns_canonicalize_hostname = false) in krb5.conf, or fix DNS."
+                    ));
+                }
+                f = f.hint(hint);
+            }
+            f.evidence("gss_target_name", asked)
+                .evidence("spn_requested", spn)
+                .evidence("gss_call", e.call)
+                .evidence("major", json!(e.major))
+                .evidence("major_text", e.major_text)
+                .evidence("minor", json!(e.minor))
+                .evidence("minor_text", e.minor_text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn fail(minor: i32) -> GssFailure {
+        GssFailure {
+            major: 0xd0000,
+            minor,
+            major_text: "Unspecified GSS failure".into(),
+            minor_text: gss::mit_error_message(minor),
+            call: "gss_init_sec_context",
+        }
+    }
+
+    #[test]
+    fn failures_map_by_code() {
+        for (minor, code) in [
+            (krb5_err::S_PRINCIPAL_UNKNOWN, "spn-unknown"),
+            (krb5_err::SKEW, "spn-clock-skew"),
+            (krb5_err::ETYPE_NOSUPP, "spn-etype"),
+            (krb5_err::KDC_UNREACH, "spn-kdc-unreachable"),
+            (1, "spn-error"),
+        ] {
+            let f = decide("h.example", Err(fail(minor)), Some("h.example"));
+            assert_eq!((f.status, f.code), (Status::Fail, code));
+        }
+    }
+
+    #[test]
+    fn spn_unknown_hint_names_setspn_and_the_rdns_twist() {
+        let f = decide(
+            "kuro-win05.kurokobo.internal",
+            Err(fail(krb5_err::S_PRINCIPAL_UNKNOWN)),
+            Some("kuro-web05.kurokobo.internal"),
+        );
+        let hint = f.hint.unwrap();
+        assert!(
+            hint.contains("setspn -S HTTP/kuro-web05.kurokobo.internal KURO-WEB05"),
+            "{hint}"
+        );
+        assert!(hint.contains("rdns = false"), "{hint}");
+    }
+}

@@ -1,0 +1,398 @@
+//! Check 6, `winrm-http` (per target): the WinRM listener answers as Windows does before
+//! authentication: 404 on `/`, 401 with `Negotiate`/`Kerberos` offers on `POST /wsman`. For
+//! HTTPS, the TLS handshake and the certificate's names, validity and issuer.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cli::Scheme;
+use crate::codes::{self, Code};
+use crate::report::Finding;
+use crate::tls::{self, CertFacts, TlsProbe, TlsVerdict};
+
+/// Check id.
+pub const ID: &str = "winrm-http";
+
+/// pywinrm's User-Agent, so that logs on the Windows side look like Ansible's traffic.
+pub const USER_AGENT: &str = "Python WinRM client";
+
+/// What the unauthenticated requests returned.
+#[derive(Debug, Clone, Default)]
+pub struct HttpObs {
+    /// `GET /` status.
+    pub root_status: Option<u16>,
+    /// `Server:` header of any response.
+    pub server: Option<String>,
+    /// `POST /wsman` status.
+    pub wsman_status: Option<u16>,
+    /// `WWW-Authenticate` values of the /wsman response.
+    pub offers: Vec<String>,
+}
+
+/// Transport-level failure of the HTTP exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpFailure {
+    /// Connection refused.
+    Refused(String),
+    /// Connect or read timed out.
+    Timeout(String),
+    /// The peer spoke something else than HTTP, or closed the connection.
+    NotHttp(String),
+}
+
+/// Everything observed about one target's listener.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// URL probed.
+    pub url: String,
+    /// TLS facts (https only).
+    pub tls: Option<Result<TlsProbe, HttpFailure>>,
+    /// HTTP exchange.
+    pub http: Result<HttpObs, HttpFailure>,
+}
+
+/// Runs the check for one target at `addr`.
+pub async fn run(
+    target: &str,
+    addr: Option<IpAddr>,
+    port: u16,
+    scheme: Scheme,
+    trust: &Arc<tls::Trust>,
+    timeout: Duration,
+) -> Finding {
+    let started = Instant::now();
+    let Some(ip) = addr else {
+        return Finding::skip(
+            ID,
+            codes::WINRM_HTTP_SKIPPED,
+            "no address for the target (see dns-target)",
+        )
+        .target(target)
+        .took(started.elapsed());
+    };
+    let sock = SocketAddr::new(ip, port);
+    let url_host = if target
+        .parse::<IpAddr>()
+        .map(|i| i.is_ipv6())
+        .unwrap_or(false)
+    {
+        format!("[{target}]")
+    } else {
+        target.to_owned()
+    };
+    let base = format!("{}://{url_host}:{port}", scheme.as_str());
+    let tls = match scheme {
+        Scheme::Http => None,
+        Scheme::Https => Some(
+            tls::probe(sock, target, trust, timeout)
+                .await
+                .map_err(|e| classify_io(&e, "TLS handshake")),
+        ),
+    };
+    let http = match tls.as_ref() {
+        Some(Err(e)) => Err(e.clone()),
+        _ => {
+            // A failed verification is reported from the TLS facts; the HTTP probe still runs
+            // (without verification) so the report also says whether WinRM is behind it.
+            let verified = matches!(&tls, Some(Ok(p)) if p.verdict == TlsVerdict::Trusted);
+            http_probe(&base, target, sock, trust, verified, timeout).await
+        }
+    };
+    let obs = Observed {
+        url: format!("{base}/wsman"),
+        tls,
+        http,
+    };
+    decide(&obs, port, scheme)
+        .target(target)
+        .evidence("address", sock.to_string())
+        .took(started.elapsed())
+}
+
+fn classify_io(e: &std::io::Error, phase: &str) -> HttpFailure {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => HttpFailure::Refused(format!("{phase}: {e}")),
+        std::io::ErrorKind::TimedOut => HttpFailure::Timeout(format!("{phase}: {e}")),
+        _ => HttpFailure::NotHttp(format!("{phase}: {e}")),
+    }
+}
+
+fn classify(e: &reqwest::Error, what: &str) -> HttpFailure {
+    // Walk the source chain: reqwest wraps hyper wraps io::Error.
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return HttpFailure::Refused(format!("{what}: connection refused"));
+            }
+        }
+        src = s.source();
+    }
+    if e.is_timeout() {
+        return HttpFailure::Timeout(format!("{what}: no answer within the timeout"));
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    HttpFailure::NotHttp(format!("{what}: {msg}"))
+}
+
+async fn http_probe(
+    base: &str,
+    host: &str,
+    sock: SocketAddr,
+    trust: &Arc<tls::Trust>,
+    verified: bool,
+    timeout: Duration,
+) -> Result<HttpObs, HttpFailure> {
+    let config = if verified {
+        trust.verifying_config()
+    } else {
+        trust.recording_config().0
+    };
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .no_proxy()
+        .http1_only()
+        .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .resolve(host, sock)
+        .build()
+        .map_err(|e| HttpFailure::NotHttp(format!("HTTP client: {e}")))?;
+    let mut obs = HttpObs::default();
+    let root = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .map_err(|e| classify(&e, "GET /"))?;
+    obs.root_status = Some(root.status().as_u16());
+    obs.server = header(&root, "server");
+    // Read (and bound) the body so the connection can be reused for the next request.
+    let _ = tokio::time::timeout(timeout, root.bytes()).await;
+    let wsman = client
+        .post(format!("{base}/wsman"))
+        .header("Content-Type", "application/soap+xml;charset=UTF-8")
+        .header("Content-Length", "0")
+        .send()
+        .await
+        .map_err(|e| classify(&e, "POST /wsman"))?;
+    obs.wsman_status = Some(wsman.status().as_u16());
+    if obs.server.is_none() {
+        obs.server = header(&wsman, "server");
+    }
+    obs.offers = wsman
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    Ok(obs)
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Auth scheme of a `WWW-Authenticate` value (`Negotiate`, `Basic realm="WSMAN"` -> `Basic`).
+fn scheme_of(offer: &str) -> &str {
+    offer.split_whitespace().next().unwrap_or("")
+}
+
+fn cert_evidence(c: &CertFacts) -> Value {
+    json!(c)
+}
+
+/// The decision, table-testable.
+pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
+    let mut ev: Vec<(&str, Value)> = vec![("url", json!(obs.url))];
+    let mut tls_issue: Option<(Code, String)> = None;
+    if let Some(Ok(t)) = &obs.tls {
+        ev.push(("tls_version", json!(t.version)));
+        if let Some(c) = &t.leaf {
+            ev.push(("certificate", cert_evidence(c)));
+        }
+        let issue = match &t.verdict {
+            TlsVerdict::Trusted => None,
+            TlsVerdict::Untrusted(m) => Some((codes::WINRM_TLS_UNTRUSTED, m)),
+            TlsVerdict::NameMismatch(m) => Some((codes::WINRM_TLS_NAME_MISMATCH, m)),
+            TlsVerdict::Expired(m) => Some((codes::WINRM_TLS_EXPIRED, m)),
+            TlsVerdict::Invalid(m) => Some((codes::WINRM_TLS_HANDSHAKE, m)),
+        };
+        if let Some((code, m)) = issue {
+            ev.push(("tls_error", json!(m)));
+            tls_issue = Some((code, format!("certificate of {}: {m}", obs.url)));
+        }
+    }
+    let finding = match &obs.http {
+        Err(f) => {
+            let (code, detail) = match f {
+                HttpFailure::Refused(d) => (codes::WINRM_PORT_CLOSED, d),
+                HttpFailure::Timeout(d) => (codes::WINRM_TIMEOUT, d),
+                HttpFailure::NotHttp(d) => {
+                    if obs.tls.is_some() && d.starts_with("TLS") {
+                        (codes::WINRM_TLS_HANDSHAKE, d)
+                    } else {
+                        (codes::WINRM_NOT_HTTP, d)
+                    }
+                }
+            };
+            ev.push(("error", json!(detail)));
+            let summary = match code.code {
+                "winrm-port-closed" => format!("port {port} refuses connections"),
+                "winrm-timeout" => format!("port {port} does not answer (timeout)"),
+                _ => format!("port {port} ({}): {detail}", scheme.as_str()),
+            };
+            Finding::new(ID, code, summary)
+        }
+        Ok(h) => {
+            ev.push(("root_status", json!(h.root_status)));
+            ev.push(("server", json!(h.server)));
+            ev.push(("wsman_status", json!(h.wsman_status)));
+            ev.push(("www_authenticate", json!(h.offers)));
+            let schemes: Vec<&str> = h.offers.iter().map(|o| scheme_of(o)).collect();
+            let kerberos = schemes
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case("Negotiate") || s.eq_ignore_ascii_case("Kerberos"));
+            let server = h.server.as_deref().unwrap_or("no Server header");
+            if let Some((code, summary)) = tls_issue {
+                Finding::new(ID, code, summary)
+            } else {
+                match h.wsman_status {
+                    Some(401) if kerberos => {
+                        let mut f = Finding::new(
+                            ID,
+                            codes::WINRM_HTTP_OK,
+                            format!(
+                                "{} answers 401 offering {} ({server})",
+                                obs.url,
+                                schemes.join(", ")
+                            ),
+                        );
+                        if h.root_status != Some(404) {
+                            f = Finding::new(
+                                ID,
+                                codes::WINRM_ROOT_UNEXPECTED,
+                                format!(
+                                    "GET / answered {} instead of 404 ({server}); /wsman offers {}",
+                                    h.root_status.unwrap_or(0),
+                                    schemes.join(", ")
+                                ),
+                            );
+                        }
+                        f
+                    }
+                    Some(401) if schemes.is_empty() => Finding::new(
+                        ID,
+                        codes::WINRM_NO_AUTH,
+                        format!("{} answers 401 without WWW-Authenticate", obs.url),
+                    ),
+                    Some(401) => Finding::new(
+                        ID,
+                        codes::WINRM_KERBEROS_DISABLED,
+                        format!(
+                            "{} offers only {}: Kerberos is disabled in winrm/config/service/auth",
+                            obs.url,
+                            schemes.join(", ")
+                        ),
+                    ),
+                    Some(404) => Finding::new(
+                        ID,
+                        codes::WINRM_WSMAN_MISSING,
+                        format!("{} answers 404: no WinRM listener here ({server})", obs.url),
+                    ),
+                    other => Finding::new(
+                        ID,
+                        codes::WINRM_UNEXPECTED_STATUS,
+                        format!(
+                            "{} answers {} without credentials, expected 401 ({server})",
+                            obs.url,
+                            other.unwrap_or(0)
+                        ),
+                    ),
+                }
+            }
+        }
+    };
+    ev.into_iter().fold(finding, |f, (k, v)| f.evidence(k, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn obs(root: u16, wsman: u16, offers: &[&str]) -> Observed {
+        Observed {
+            url: "http://h:5985/wsman".into(),
+            tls: None,
+            http: Ok(HttpObs {
+                root_status: Some(root),
+                server: Some("Microsoft-HTTPAPI/2.0".into()),
+                wsman_status: Some(wsman),
+                offers: offers.iter().map(|s| s.to_string()).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let cases = [
+            (
+                obs(404, 401, &["Negotiate", "Kerberos"]),
+                Status::Pass,
+                "winrm-http-ok",
+            ),
+            (obs(404, 401, &["Kerberos"]), Status::Pass, "winrm-http-ok"),
+            (
+                obs(404, 401, &["Basic realm=\"WSMAN\""]),
+                Status::Fail,
+                "winrm-kerberos-disabled",
+            ),
+            (
+                obs(404, 401, &["NTLM"]),
+                Status::Fail,
+                "winrm-kerberos-disabled",
+            ),
+            (obs(404, 401, &[]), Status::Fail, "winrm-no-auth"),
+            (obs(404, 404, &[]), Status::Fail, "winrm-wsman-missing"),
+            (obs(200, 200, &[]), Status::Fail, "winrm-unexpected-status"),
+            (
+                obs(200, 401, &["Negotiate"]),
+                Status::Warn,
+                "winrm-root-unexpected",
+            ),
+        ];
+        for (o, status, code) in cases {
+            let f = decide(&o, 5985, Scheme::Http);
+            assert_eq!((f.status, f.code), (status, code), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn transport_failures() {
+        let mk = |f| Observed {
+            url: "u".into(),
+            tls: None,
+            http: Err(f),
+        };
+        let f = decide(&mk(HttpFailure::Refused("x".into())), 5985, Scheme::Http);
+        assert_eq!(f.code, "winrm-port-closed");
+        let f = decide(&mk(HttpFailure::Timeout("x".into())), 5985, Scheme::Http);
+        assert_eq!(f.code, "winrm-timeout");
+        let f = decide(&mk(HttpFailure::NotHttp("x".into())), 5985, Scheme::Http);
+        assert_eq!(f.code, "winrm-not-http");
+    }
+}

@@ -1,0 +1,148 @@
+//! Command-line interface (clap derive). A public contract: flags are added, never renamed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Version line for `--version`: krbprobe's own version and the MIT krb5 linked into it.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\n",
+    env!("KRBPROBE_MIT_KRB5"),
+    ", statically linked"
+);
+
+/// Diagnose Kerberos authentication from Ansible/AWX to Windows hosts over WinRM.
+///
+/// Runs, in order: krb5-conf, principal, dns-kdc, dns-target, kdc-reach, winrm-http, kinit,
+/// spn-ticket; prints a pass/fail report with remediation hints. The password is never taken
+/// as an argument: use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt.
+#[derive(Debug, Parser)]
+#[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
+pub struct Cli {
+    /// Windows host as Ansible connects to it (FQDN expected; several allowed)
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+
+    /// Client principal, e.g. awx@KUROKOBO.INTERNAL
+    #[arg(short = 'u', long, value_name = "PRINCIPAL", env = "KRBPROBE_USER")]
+    pub user: Option<String>,
+
+    /// Read the password from the first line of FILE
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password_stdin", "keytab"])]
+    pub password_file: Option<PathBuf>,
+
+    /// Read the password from the first line of stdin
+    #[arg(long, conflicts_with = "keytab")]
+    pub password_stdin: bool,
+
+    /// Get the TGT with a keytab instead of a password
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Option<PathBuf>,
+
+    /// krb5.conf to check and use [default: $KRB5_CONFIG, else /etc/krb5.conf]
+    #[arg(long, value_name = "FILE")]
+    pub krb5_conf: Option<PathBuf>,
+
+    /// WinRM port
+    #[arg(long, value_name = "N", default_value_t = 5985)]
+    pub port: u16,
+
+    /// WinRM scheme [default: https for port 5986, else http, as Ansible's winrm connection]
+    #[arg(long, value_enum)]
+    pub scheme: Option<Scheme>,
+
+    /// Extra CA certificates (PEM) to trust for HTTPS, like ansible_winrm_ca_trust_path
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Timeout of each network step (e.g. 3s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Colour in text output (NO_COLOR is honoured with auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// WinRM transport scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scheme {
+    /// Plain HTTP (WinRM encrypts the messages itself), port 5985.
+    Http,
+    /// HTTPS, port 5986.
+    Https,
+}
+
+impl Scheme {
+    /// Lower-case name as in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// Report format on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable report.
+    Text,
+    /// One JSON document (schema in docs/json-schema.md).
+    Json,
+}
+
+/// Colour policy for text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 3s, 500ms, 1m)"))?;
+    if d < Duration::from_millis(10) || d > Duration::from_secs(600) {
+        return Err("must be between 10ms and 10m".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("2h").is_err());
+    }
+
+    #[test]
+    fn password_is_not_an_argument() {
+        let cmd = Cli::command();
+        assert!(
+            cmd.get_arguments()
+                .all(|a| a.get_long() != Some("password")),
+            "a --password flag would put the secret in argv"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! krbprobe: one-command diagnosis of Kerberos authentication from Ansible/AWX to Windows
+//! hosts over WinRM.
+//!
+//! `main.rs` calls [`run_cli`]; everything else is here so that it can be tested. The flow is
+//! parse ([`cli`]) -> validate ([`settings`]) -> run the ordered checks ([`checks`]) -> build a
+//! [`report::Report`] -> render it ([`render`]).
+
+pub mod checks;
+pub mod cli;
+pub mod codes;
+pub mod dns;
+pub mod gss;
+pub mod kdcproto;
+pub mod profile;
+pub mod render;
+pub mod report;
+pub mod secret;
+pub mod settings;
+pub mod tls;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::cli::{Cli, ColorChoice, Format};
+use crate::report::{Report, ToolInfo, Verdict};
+use crate::settings::{Credential, Input, Settings};
+
+/// Exit status: every check passed, warned or was skipped.
+pub const EXIT_PASS: u8 = 0;
+/// Exit status: at least one check failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit status: the probe itself could not run (bad flag, unreadable password file, ...).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The MIT krb5 version linked into this binary.
+pub const MIT_KRB5_VERSION: &str = env!("KRBPROBE_MIT_KRB5_VERSION");
+
+/// Entry point for the binary: parses argv, runs, prints, and returns the exit status.
+pub fn run_cli() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // --help and --version are not errors; clap prints them to stdout.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_PASS
+            });
+        }
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let input = Input {
+        stdin_is_terminal: std::io::stdin().is_terminal(),
+        prompt: &secret::prompt,
+        read_stdin: &secret::from_stdin,
+    };
+    let settings = match Settings::build(cli, &env, &input) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("krbprobe: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    prepare_process_env(&settings);
+    let trust = match tls::Trust::new(settings.ca_file.as_deref()) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            eprintln!("krbprobe: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("krbprobe: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let report = runtime.block_on(run(&settings, trust));
+    // A GSSAPI call stuck inside MIT cannot be cancelled; do not wait for it at exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    let mut stdout = std::io::stdout().lock();
+    let written = match settings.format {
+        Format::Json => render::json(&report, &mut stdout),
+        Format::Text => {
+            let styled = match settings.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+                }
+            };
+            render::text(&report, &mut stdout, styled)
+        }
+    };
+    if let Err(e) = written.and_then(|_| stdout.flush()) {
+        // A closed pipe (| head) is not worth a panic; say it on stderr and keep the verdict.
+        eprintln!("krbprobe: cannot write the report: {e}");
+    }
+    ExitCode::from(match report.verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
+    })
+}
+
+/// Points MIT krb5 at the krb5.conf under test and keeps secrets out of the environment.
+///
+/// Runs before any thread exists (the runtime is built afterwards), which is what makes
+/// changing the process environment sound.
+fn prepare_process_env(settings: &Settings) {
+    // SAFETY: called from main before the tokio runtime or any other thread is started.
+    unsafe {
+        std::env::set_var("KRB5_CONFIG", &settings.krb5_conf);
+        std::env::remove_var("KRBPROBE_PASSWORD");
+        if !matches!(settings.credential, Credential::Cache(_)) {
+            // Whatever MIT caches during the run stays in this process's memory.
+            std::env::set_var("KRB5CCNAME", "MEMORY:krbprobe");
+        }
+    }
+}
+
+/// Runs all checks and builds the report.
+pub async fn run(settings: &Settings, trust: Arc<tls::Trust>) -> Report {
+    let started = Instant::now();
+    let findings = checks::run(settings, trust).await;
+    Report::new(tool_info(settings), findings, started.elapsed())
+}
+
+/// The `tool` block of the report.
+pub fn tool_info(settings: &Settings) -> ToolInfo {
+    ToolInfo {
+        name: "krbprobe",
+        version: env!("CARGO_PKG_VERSION"),
+        mit_krb5: MIT_KRB5_VERSION,
+        krb5_conf: settings.krb5_conf.display().to_string(),
+        krb5_conf_origin: settings.krb5_conf_origin.as_str(),
+        user: settings.user.clone(),
+        credential: settings.credential.kind(),
+        targets: settings.targets.clone(),
+        port: settings.port,
+        scheme: settings.scheme.as_str(),
+        timeout_ms: u64::try_from(settings.timeout.as_millis()).unwrap_or(u64::MAX),
+    }
+}

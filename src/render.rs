@@ -1,0 +1,117 @@
+//! Renderers: the only code that writes the report to stdout.
+//!
+//! Text is for people (one line per finding, hint and evidence under anything that is not a
+//! pass); JSON is for playbooks and scripts (the [`Report`] serialised as is).
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use crate::report::{Report, Status, Verdict};
+
+fn style(status: Status) -> Style {
+    match status {
+        Status::Pass => AnsiColor::Green.on_default(),
+        Status::Warn => AnsiColor::Yellow.on_default().bold(),
+        Status::Fail => AnsiColor::Red.on_default().bold(),
+        Status::Skip => Style::new().dimmed(),
+    }
+}
+
+/// Writes `s` in `st` when `styled`, plain otherwise.
+fn paint(w: &mut dyn Write, styled: bool, st: Style, s: &str) -> io::Result<()> {
+    if styled {
+        write!(w, "{}{s}{}", st.render(), st.render_reset())
+    } else {
+        w.write_all(s.as_bytes())
+    }
+}
+
+/// Renders one evidence value compactly: strings bare, everything else as JSON.
+fn evidence_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Writes the human-readable report. `styled` turns ANSI colours on.
+pub fn text(report: &Report, w: &mut dyn Write, styled: bool) -> io::Result<()> {
+    let t = &report.tool;
+    writeln!(
+        w,
+        "krbprobe {} (MIT krb5 {}) · krb5.conf {} · user {} · {} target{}",
+        t.version,
+        t.mit_krb5,
+        t.krb5_conf,
+        t.user.as_deref().unwrap_or("(none)"),
+        t.targets.len(),
+        if t.targets.len() == 1 { "" } else { "s" }
+    )?;
+    writeln!(w)?;
+    let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let target_width = report
+        .checks
+        .iter()
+        .filter_map(|c| c.target.as_ref().map(String::len))
+        .max()
+        .unwrap_or(0);
+    let bold = Style::new().bold();
+    for c in &report.checks {
+        paint(w, styled, style(c.status), c.status.label())?;
+        write!(
+            w,
+            "  {:id_width$}  {:target_width$}  {}",
+            c.id,
+            c.target.as_deref().unwrap_or(""),
+            c.summary
+        )?;
+        paint(w, styled, Style::new().dimmed(), &format!("  [{}]", c.code))?;
+        writeln!(w)?;
+        if c.status == Status::Pass {
+            continue;
+        }
+        if let Some(h) = &c.hint {
+            write!(w, "      ")?;
+            paint(w, styled, bold, "hint:")?;
+            writeln!(w, " {h}")?;
+        }
+        for (k, v) in &c.evidence {
+            writeln!(w, "      {k}: {}", evidence_value(v))?;
+        }
+    }
+    writeln!(w)?;
+    let verdict = match report.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let vstyle = match report.verdict {
+        Verdict::Pass => style(Status::Pass).bold(),
+        Verdict::Fail => style(Status::Fail),
+    };
+    paint(w, styled, vstyle, verdict)?;
+    writeln!(
+        w,
+        ": {} passed, {} warned, {} failed, {} skipped in {} ms",
+        report.count(Status::Pass),
+        report.count(Status::Warn),
+        report.count(Status::Fail),
+        report.count(Status::Skip),
+        report.elapsed_ms
+    )?;
+    if let Some(f) = report.first_failure() {
+        write!(w, "First failure: {}", f.id)?;
+        if let Some(t) = &f.target {
+            write!(w, " ({t})")?;
+        }
+        writeln!(w, ": {} [{}]", f.summary, f.code)?;
+    }
+    Ok(())
+}
+
+/// Writes the JSON report followed by a newline.
+pub fn json(report: &Report, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
+    writeln!(w)
+}

@@ -1,0 +1,190 @@
+//! The report model: what every check found, independent of how it is shown.
+//!
+//! Renderers (`crate::render`) turn a [`Report`] into text or JSON; nothing here writes
+//! anywhere. The JSON shape is a public interface (`schema_version` 1, documented in
+//! `docs/json-schema.md`), so fields are only ever added, never renamed.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::codes::Code;
+
+/// Version of the JSON document produced by `--format json`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Outcome of one check, ordered from best to worst so the worst can be picked with `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Not run because a prerequisite failed or an input (password, target) is missing.
+    Skip,
+    /// Everything this check looks at is as Ansible needs it.
+    Pass,
+    /// Works now, but is fragile or unusual; the run still succeeds.
+    Warn,
+    /// Ansible's winrm connection will fail (or already fails) because of this.
+    Fail,
+}
+
+impl Status {
+    /// Upper-case label used by the text renderer.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+            Status::Skip => "SKIP",
+        }
+    }
+}
+
+/// One line of the report: a check's verdict about one subject (the whole run or one target).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Check id, e.g. `krb5-conf`, `spn-ticket`.
+    pub id: &'static str,
+    /// The target this finding is about, or `None` for run-wide checks.
+    pub target: Option<String>,
+    /// pass, warn, fail or skip.
+    pub status: Status,
+    /// Stable kebab-case code; see `docs/checks.md`.
+    pub code: &'static str,
+    /// One line saying what was found.
+    pub summary: String,
+    /// What to do about it, in words an AD/Windows admin acts on.
+    pub hint: Option<String>,
+    /// What the check saw: addresses, HTTP status, KDC error, MIT messages, ...
+    pub evidence: Map<String, Value>,
+    /// Wall time of the check, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl Finding {
+    /// Starts a finding for `code`, whose status comes from the code registry.
+    pub fn new(id: &'static str, code: Code, summary: impl Into<String>) -> Self {
+        Finding {
+            id,
+            target: None,
+            status: code.status,
+            code: code.code,
+            summary: summary.into(),
+            hint: code.hint.map(str::to_owned),
+            evidence: Map::new(),
+            elapsed_ms: 0,
+        }
+    }
+
+    /// A `skip` finding carrying the reason (usually the prerequisite that failed).
+    pub fn skip(id: &'static str, code: Code, reason: impl Into<String>) -> Self {
+        Finding::new(id, code, reason)
+    }
+
+    /// Sets the target this finding is about.
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Replaces the registry's default hint with a situation-specific one.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds one piece of evidence; `null` values are dropped to keep the JSON lean.
+    pub fn evidence(mut self, key: &str, value: impl Into<Value>) -> Self {
+        let value = value.into();
+        if !value.is_null() {
+            self.evidence.insert(key.to_owned(), value);
+        }
+        self
+    }
+
+    /// Records how long producing this finding took.
+    pub fn took(mut self, elapsed: Duration) -> Self {
+        self.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+}
+
+/// Overall verdict of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No check failed (warnings and skips allowed).
+    Pass,
+    /// At least one check failed.
+    Fail,
+}
+
+/// Facts about the probe itself, so a report pasted into a ticket says what produced it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    /// Always `krbprobe`.
+    pub name: &'static str,
+    /// krbprobe's version.
+    pub version: &'static str,
+    /// The statically linked MIT krb5 and its Debian patch level.
+    pub mit_krb5: &'static str,
+    /// The krb5.conf the run used, and where that choice came from.
+    pub krb5_conf: String,
+    /// Where `krb5_conf` came from: `flag`, `env` (KRB5_CONFIG) or `default`.
+    pub krb5_conf_origin: &'static str,
+    /// The client principal as given (never a secret).
+    pub user: Option<String>,
+    /// How credentials were supplied: `password`, `keytab`, `ccache` or `none`.
+    pub credential: &'static str,
+    /// Targets in the order given.
+    pub targets: Vec<String>,
+    /// WinRM port and scheme probed.
+    pub port: u16,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// Per-step network timeout, milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// The whole run, in the fixed check order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// See [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// What produced this report.
+    pub tool: ToolInfo,
+    /// Findings in check order; per-target checks in target order.
+    pub checks: Vec<Finding>,
+    /// `fail` when any finding failed.
+    pub verdict: Verdict,
+    /// Wall time of the whole run, milliseconds.
+    pub elapsed_ms: u64,
+}
+
+impl Report {
+    /// Builds a report and derives its verdict from the findings.
+    pub fn new(tool: ToolInfo, checks: Vec<Finding>, elapsed: Duration) -> Self {
+        let verdict = if checks.iter().any(|c| c.status == Status::Fail) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool,
+            checks,
+            verdict,
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The first failing finding, which is what a user should fix first.
+    pub fn first_failure(&self) -> Option<&Finding> {
+        self.checks.iter().find(|c| c.status == Status::Fail)
+    }
+
+    /// Number of findings with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.checks.iter().filter(|c| c.status == status).count()
+    }
+}

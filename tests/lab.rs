@@ -1,0 +1,455 @@
+//! End-to-end scenarios: the built static binary against the lab (real MIT KDC, real dnsmasq,
+//! the WinRM stand-in) -- one scenario per failure mode, each asserting status, code and hint
+//! of the first failing check.
+//!
+//! Run inside the lab: `lab/run -- cargo test --features lab --test lab`. Outside it these
+//! tests fail at once with that instruction rather than passing vacuously.
+#![cfg(feature = "lab")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const REALM: &str = "KUROKOBO.INTERNAL";
+const WIN01: &str = "kuro-win01.kurokobo.internal";
+
+fn password() -> String {
+    std::env::var("KRBPROBE_LAB_PASSWORD")
+        .expect("not inside the lab: run `lab/run -- cargo test --features lab --test lab`")
+}
+
+/// A krb5.conf like the lab's healthy one, with `kdc` and extra `[libdefaults]` lines.
+fn conf(dir: &Path, kdc: &str, libdefaults: &str) -> PathBuf {
+    let path = dir.join("krb5.conf");
+    let text = format!(
+        "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n rdns = false\n{libdefaults}\n\
+         [realms]\n {REALM} = {{\n  kdc = {kdc}\n }}\n\
+         [domain_realm]\n .kurokobo.internal = {REALM}\n kurokobo.internal = {REALM}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Run {
+    code: i32,
+    report: Value,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn first_failure(&self) -> &Value {
+        self.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "fail")
+            .unwrap_or_else(|| panic!("no failing check in {}", self.stdout))
+    }
+
+    fn check(&self, id: &str, target: Option<&str>) -> &Value {
+        self.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id && c["target"].as_str() == target)
+            .unwrap_or_else(|| panic!("no {id} finding in {}", self.stdout))
+    }
+
+    fn assert_first_failure(&self, id: &str, code: &str, hint_part: &str) {
+        let f = self.first_failure();
+        assert_eq!(
+            (f["id"].as_str(), f["code"].as_str()),
+            (Some(id), Some(code)),
+            "first failure: {f:#}"
+        );
+        let hint = f["hint"].as_str().unwrap_or("");
+        assert!(
+            hint.contains(hint_part),
+            "hint {hint:?} lacks {hint_part:?}"
+        );
+        assert_eq!(self.code, 1, "exit status for a failed check");
+    }
+}
+
+fn probe_with(args: &[&str], password: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_krbprobe"));
+    cmd.args(["--format", "json", "--timeout", "1s"])
+        .args(args)
+        .env_remove("KRB5_CONFIG")
+        .env_remove("KRB5CCNAME")
+        .env_remove("KRBPROBE_PASSWORD");
+    if let Some(p) = password {
+        cmd.env("KRBPROBE_PASSWORD", p);
+    }
+    let started = Instant::now();
+    let out = cmd.output().expect("run krbprobe");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let pw = self::password();
+    assert!(
+        !stdout.contains(&pw) && !stderr.contains(&pw),
+        "the password leaked into the output"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}\n{stderr}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        report,
+        stdout,
+        stderr,
+        elapsed,
+    }
+}
+
+fn probe(args: &[&str]) -> Run {
+    probe_with(args, Some(&password()))
+}
+
+fn user() -> String {
+    format!("awx@{REALM}")
+}
+
+#[test]
+fn healthy_lab_passes_every_check() {
+    let run = probe(&["-u", &user(), WIN01]);
+    for c in run.report["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "{c:#}\n{}", run.stderr);
+    }
+    assert_eq!(run.report["verdict"], "pass");
+    assert_eq!(run.code, 0);
+    let ids: Vec<&str> = run.report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "krb5-conf",
+            "principal",
+            "dns-kdc",
+            "dns-target",
+            "kdc-reach",
+            "winrm-http",
+            "kinit",
+            "spn-ticket"
+        ]
+    );
+    let spn = run.check("spn-ticket", Some(WIN01));
+    assert_eq!(
+        spn["evidence"]["spn"],
+        format!("HTTP/{WIN01}@{REALM}"),
+        "{spn:#}"
+    );
+    let kdc = run.check("kdc-reach", None);
+    assert!(kdc["summary"].as_str().unwrap().contains("user exists"));
+    let http = run.check("winrm-http", Some(WIN01));
+    assert_eq!(http["evidence"]["server"], "Microsoft-HTTPAPI/2.0");
+}
+
+#[test]
+fn healthy_text_report_is_readable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+        .args(["-u", &user(), WIN01])
+        .env("KRBPROBE_PASSWORD", password())
+        .env_remove("KRB5CCNAME")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour on a pipe");
+    assert!(text.contains("PASS  spn-ticket"), "{text}");
+    assert!(text.contains("PASS: 8 passed"), "{text}");
+}
+
+#[test]
+fn krb5_conf_missing() {
+    let run = probe(&[
+        "--krb5-conf",
+        "/nonexistent/krb5.conf",
+        "-u",
+        &user(),
+        WIN01,
+    ]);
+    run.assert_first_failure("krb5-conf", "krb5-conf-missing", "ConfigMap");
+}
+
+#[test]
+fn lowercase_realm() {
+    let run = probe(&["-u", "awx@kurokobo.internal", WIN01]);
+    run.assert_first_failure("principal", "principal-realm-case", "awx@KUROKOBO.INTERNAL");
+    assert_eq!(run.check("kinit", None)["status"], "skip");
+}
+
+#[test]
+fn user_without_realm_and_no_default_realm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("krb5.conf");
+    std::fs::write(
+        &path,
+        format!("[libdefaults]\n rdns = false\n[realms]\n {REALM} = {{\n kdc = kuro-ad01.kurokobo.internal\n }}\n"),
+    )
+    .unwrap();
+    let run = probe(&["--krb5-conf", path.to_str().unwrap(), "-u", "awx", WIN01]);
+    run.assert_first_failure("principal", "principal-no-realm", "awx@YOUR.REALM");
+}
+
+#[test]
+fn kdc_name_unresolvable() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-nokdc.kurokobo.internal", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("dns-kdc", "dns-kdc-nxdomain", "FQDN");
+}
+
+#[test]
+fn kdc_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad03.kurokobo.internal", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-unreachable", "port 88");
+    assert_eq!(run.check("kinit", None)["status"], "skip");
+}
+
+#[test]
+fn kdc_packets_dropped_finishes_within_two_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad04.kurokobo.internal", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-timeout", "dropping");
+    // --timeout is 1s: a probe that waits on each dead socket in turn would take longer.
+    assert!(
+        run.elapsed < Duration::from_secs(2),
+        "took {:?} with --timeout 1s",
+        run.elapsed
+    );
+}
+
+#[test]
+fn target_unresolvable() {
+    let run = probe(&["-u", &user(), "kuro-missing.kurokobo.internal"]);
+    run.assert_first_failure("dns-target", "dns-target-nxdomain", "FQDN");
+}
+
+#[test]
+fn ptr_mismatch_with_rdns_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad01.kurokobo.internal", " rdns = true\n");
+    // rdns appears twice in [libdefaults]; MIT takes the first value, so write it alone.
+    let text = std::fs::read_to_string(&c)
+        .unwrap()
+        .replace(" rdns = false\n", "");
+    std::fs::write(&c, text).unwrap();
+    let target = "kuro-win05.kurokobo.internal";
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), target]);
+    run.assert_first_failure("dns-target", "dns-target-ptr-mismatch", "rdns = false");
+    // MIT really does ask for the PTR's name: the ticket request fails for that SPN.
+    let spn = run.check("spn-ticket", Some(target));
+    assert_eq!(spn["code"], "spn-unknown", "{spn:#}");
+    assert_eq!(
+        spn["evidence"]["spn_requested"],
+        "HTTP/kuro-web05.kurokobo.internal"
+    );
+}
+
+#[test]
+fn ptr_mismatch_is_harmless_with_rdns_off() {
+    let target = "kuro-win05.kurokobo.internal";
+    let run = probe(&["-u", &user(), target]);
+    assert_eq!(run.check("dns-target", Some(target))["status"], "pass");
+    assert_eq!(run.check("spn-ticket", Some(target))["status"], "pass");
+}
+
+#[test]
+fn target_given_as_ip() {
+    let run = probe(&["-u", &user(), "127.0.0.20"]);
+    run.assert_first_failure("dns-target", "dns-target-ip", WIN01);
+}
+
+#[test]
+fn winrm_port_closed() {
+    let run = probe(&["-u", &user(), "kuro-win03.kurokobo.internal"]);
+    run.assert_first_failure("winrm-http", "winrm-port-closed", "winrm quickconfig");
+}
+
+#[test]
+fn winrm_offers_only_basic() {
+    let run = probe(&["-u", &user(), "kuro-win04.kurokobo.internal"]);
+    run.assert_first_failure("winrm-http", "winrm-kerberos-disabled", "Kerberos=\"true\"");
+}
+
+#[test]
+fn wrong_password() {
+    let run = probe_with(&["-u", &user(), WIN01], Some("not-the-password"));
+    run.assert_first_failure("kinit", "kinit-password-wrong", "password");
+    let k = run.check("kinit", None);
+    assert_eq!(k["evidence"]["minor"], -1765328360, "{k:#}");
+}
+
+#[test]
+fn unknown_user() {
+    let run = probe(&["-u", &format!("nosuchuser@{REALM}"), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-user-unknown", "exists in AD");
+}
+
+#[test]
+fn spn_missing() {
+    let target = "kuro-win02.kurokobo.internal";
+    let run = probe(&["-u", &user(), target]);
+    run.assert_first_failure(
+        "spn-ticket",
+        "spn-unknown",
+        "setspn -S HTTP/kuro-win02.kurokobo.internal KURO-WIN02",
+    );
+}
+
+#[test]
+fn kdc_clock_ten_minutes_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad02.kurokobo.internal", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-clock-skew", "NTP");
+    let offsets: Vec<f64> = run.check("kdc-reach", None)["evidence"]["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["clock_offset_s"].as_f64())
+        .collect();
+    assert!(
+        offsets.iter().all(|o| (o - 600.0).abs() < 30.0),
+        "{offsets:?}"
+    );
+}
+
+#[test]
+fn no_password_skips_what_needs_one() {
+    let run = probe_with(&["-u", &user(), WIN01], None);
+    let k = run.check("kinit", None);
+    assert_eq!(
+        (k["status"].as_str(), k["code"].as_str()),
+        (Some("skip"), Some("kinit-no-credentials"))
+    );
+    assert!(k["hint"].as_str().unwrap().contains("KRBPROBE_PASSWORD"));
+    assert_eq!(run.check("spn-ticket", Some(WIN01))["status"], "skip");
+    assert_eq!(run.check("kdc-reach", None)["status"], "pass");
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn several_targets_keep_their_order() {
+    let targets = [
+        "kuro-win02.kurokobo.internal",
+        WIN01,
+        "kuro-win04.kurokobo.internal",
+    ];
+    let mut args = vec!["-u".to_owned(), user()];
+    args.extend(targets.iter().map(|t| t.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = probe(&args);
+    for id in ["dns-target", "winrm-http", "spn-ticket"] {
+        let order: Vec<&str> = run.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == id)
+            .map(|c| c["target"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, targets, "{id}");
+    }
+}
+
+#[test]
+fn password_from_file_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, format!("{}\n", password())).unwrap();
+    let run = probe_with(
+        &[
+            "--password-file",
+            pw.to_str().unwrap(),
+            "-u",
+            &user(),
+            WIN01,
+        ],
+        None,
+    );
+    assert_eq!(run.check("kinit", None)["status"], "pass", "{}", run.stdout);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+        .args(["--format", "json", "--password-stdin", "-u", &user(), WIN01])
+        .env_remove("KRBPROBE_PASSWORD")
+        .env_remove("KRB5CCNAME")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{}", password()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "pass", "{report:#}");
+}
+
+#[test]
+fn keytab_and_existing_cache() {
+    // The lab's kinit puts a real TGT into a FILE cache; krbprobe must use it as is.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = format!("FILE:{}/cc", dir.path().display());
+    let tools = std::env::var("KRBPROBE_LAB_TOOLS").unwrap();
+    let mut kinit = Command::new(format!("{tools}/kinit"))
+        .arg(user())
+        .env("KRB5CCNAME", &cache)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(kinit.stdin.take().unwrap(), "{}", password()).unwrap();
+    assert!(kinit.wait().unwrap().success());
+    let out = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+        .args(["--format", "json", "-u", &user(), WIN01])
+        .env_remove("KRBPROBE_PASSWORD")
+        .env("KRB5CCNAME", &cache)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["tool"]["credential"], "ccache");
+    assert_eq!(report["verdict"], "pass", "{report:#}");
+}
+
+#[test]
+fn static_binary_runs_in_an_empty_chroot_as_uid_1000() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_krbprobe"));
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    std::fs::copy(&bin, root.path().join("krbprobe")).unwrap();
+    std::fs::copy("/etc/krb5.conf", root.path().join("etc/krb5.conf")).unwrap();
+    // Name resolution needs to know the lab's DNS server; nothing else is in the tree.
+    std::fs::copy("/etc/resolv.conf", root.path().join("etc/resolv.conf")).unwrap();
+    let mut perms = std::fs::metadata(root.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(root.path(), perms).unwrap();
+    let out = Command::new("chroot")
+        .arg("--userspec=1000:1000")
+        .arg(root.path())
+        .args(["/krbprobe", "--format", "json", "-u", &user(), WIN01])
+        .env_clear()
+        .env("KRBPROBE_PASSWORD", password())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(&password()));
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["verdict"], "pass", "{report:#}");
+    // Nothing was written into the (root-owned, read-only for uid 1000) tree.
+    let entries: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
+    assert_eq!(entries.len(), 2);
+}
