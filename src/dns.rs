@@ -11,6 +11,7 @@ use hickory_resolver::TokioResolver;
 use hickory_resolver::config::LookupIpStrategy;
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::op::{Message, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use serde::Serialize;
 
@@ -86,7 +87,61 @@ pub struct ResolverInfo {
 pub struct Dns {
     resolver: TokioResolver,
     info: ResolverInfo,
+    hosts_reverse: Vec<(IpAddr, String)>,
+    timeout: Duration,
     deadline: Duration,
+}
+
+/// One PTR query over UDP to `ns`; the names in the answer, or why there are none.
+async fn ptr_exchange(ns: IpAddr, wire: &[u8], id: u16) -> Result<Vec<String>, DnsFailure> {
+    let io = |e: std::io::Error| DnsFailure::Error(format!("nameserver {ns}: {e}"));
+    let bind: std::net::SocketAddr = if ns.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let sock = tokio::net::UdpSocket::bind(bind).await.map_err(io)?;
+    sock.connect((ns, 53)).await.map_err(io)?;
+    sock.send(wire).await.map_err(io)?;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = sock.recv(&mut buf).await.map_err(io)?;
+        let Ok(reply) = Message::from_vec(&buf[..n]) else {
+            continue; // Not a DNS message: keep waiting for the real answer.
+        };
+        if reply.metadata.id != id {
+            continue;
+        }
+        return match reply.metadata.response_code {
+            ResponseCode::NoError => Ok(reply
+                .answers
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::PTR(p) => Some(trim_dot(&p.0)),
+                    _ => None,
+                })
+                .collect()),
+            ResponseCode::NXDomain => Err(DnsFailure::NotFound),
+            other => Err(DnsFailure::Error(format!(
+                "nameserver {ns} answered {other}"
+            ))),
+        };
+    }
+}
+
+/// `/etc/hosts` as (address, first name) pairs, for reverse lookups.
+fn read_hosts_reverse() -> Vec<(IpAddr, String)> {
+    let Ok(text) = std::fs::read_to_string("/etc/hosts") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split('#').next().unwrap_or("");
+            let mut words = line.split_whitespace();
+            let addr = words.next()?.parse().ok()?;
+            Some((addr, words.next()?.to_owned()))
+        })
+        .collect()
 }
 
 fn trim_dot(n: &Name) -> String {
@@ -120,6 +175,8 @@ impl Dns {
         Ok(Dns {
             resolver,
             info,
+            hosts_reverse: read_hosts_reverse(),
+            timeout,
             deadline,
         })
     }
@@ -173,28 +230,39 @@ impl Dns {
         })
     }
 
-    /// PTR names of an address.
+    /// PTR names of an address, as getnameinfo(3) finds them: `/etc/hosts` first, then a PTR
+    /// query to each nameserver in turn.
+    ///
+    /// Not through hickory's resolver: it answers every 127.0.0.0/8 reverse query with
+    /// "localhost" itself (RFC 6761), while the pod's libc, and so MIT's `rdns`, asks DNS.
     pub async fn reverse(&self, ip: IpAddr) -> Result<Vec<String>, DnsFailure> {
-        let fut = self.resolver.reverse_lookup(Name::from(ip));
-        match tokio::time::timeout(self.deadline, fut).await {
-            Err(_) => Err(DnsFailure::Timeout),
-            Ok(Err(e)) => Err(DnsFailure::from_net(&e)),
-            Ok(Ok(l)) => {
-                let names: Vec<String> = l
-                    .answers()
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::PTR(p) => Some(trim_dot(&p.0)),
-                        _ => None,
-                    })
-                    .collect();
-                if names.is_empty() {
-                    Err(DnsFailure::NotFound)
-                } else {
-                    Ok(names)
-                }
+        if let Some(name) = self
+            .hosts_reverse
+            .iter()
+            .find(|(a, _)| *a == ip)
+            .map(|(_, n)| n)
+        {
+            return Ok(vec![name.clone()]);
+        }
+        let mut msg = Message::query();
+        msg.metadata.recursion_desired = true;
+        msg.add_query(Query::query(Name::from(ip), RecordType::PTR));
+        let id = msg.metadata.id;
+        let wire = msg
+            .to_vec()
+            .map_err(|e| DnsFailure::Error(format!("cannot encode PTR query: {e}")))?;
+        let mut last = DnsFailure::Error("no nameserver in /etc/resolv.conf".into());
+        for ns in &self.info.nameservers {
+            match tokio::time::timeout(self.timeout, ptr_exchange(*ns, &wire, id)).await {
+                Err(_) => last = DnsFailure::Timeout,
+                Ok(Ok(names)) if names.is_empty() => return Err(DnsFailure::NotFound),
+                Ok(Ok(names)) => return Ok(names),
+                // NXDOMAIN is an answer; SERVFAIL/REFUSED make libc try the next server.
+                Ok(Err(DnsFailure::NotFound)) => return Err(DnsFailure::NotFound),
+                Ok(Err(e)) => last = e,
             }
         }
+        Err(last)
     }
 
     /// SRV records for a fully qualified name such as `_kerberos._udp.EXAMPLE.COM`.

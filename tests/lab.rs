@@ -436,7 +436,7 @@ fn static_binary_runs_in_an_empty_chroot_as_uid_1000() {
     let mut perms = std::fs::metadata(root.path()).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(root.path(), perms).unwrap();
-    let out = Command::new("chroot")
+    let out = Command::new("/usr/sbin/chroot")
         .arg("--userspec=1000:1000")
         .arg(root.path())
         .args(["/krbprobe", "--format", "json", "-u", &user(), WIN01])
