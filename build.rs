@@ -54,15 +54,24 @@ fn main() {
 
     let version = match fs::read_to_string(&stamp) {
         Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
-        _ => fail(&format!(
-            "static MIT krb5 not found: {} is missing.\n\
-             Build it first (takes about a minute):\n\
-             \n    scripts/install-deps.sh      # once, as root: apt packages + rust musl target\
-             \n    scripts/build-krb5.sh        # MIT krb5 from Debian's patched source into {}\n\
-             \n(LIBGSSAPI_PREFIX, set in .cargo/config.toml, selects the prefix.)",
-            stamp.display(),
-            prefix.display()
-        )),
+        _ => {
+            let default =
+                Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("target/mit-krb5");
+            let cmd = if prefix == default {
+                "scripts/build-krb5.sh".to_owned()
+            } else {
+                format!("scripts/build-krb5.sh {}", prefix.display())
+            };
+            fail(&format!(
+                "static MIT krb5 not found: {} is missing.\n\
+                 Build it first (about a minute), from the repository root:\n\
+                 \n    scripts/install-deps.sh   # once, as root: apt packages + rust musl target\
+                 \n    {cmd}\n\
+                 \n(LIBGSSAPI_PREFIX, set in .cargo/config.toml, selects the prefix {}.)",
+                stamp.display(),
+                prefix.display()
+            ))
+        }
     };
     check_libs(&prefix.join("lib"));
 
@@ -82,7 +91,6 @@ fn main() {
     // libresolv/pthread/dl) because the krb5 archives need libc members that
     // nothing earlier pulled in.
     let lib_dir = prefix.join("lib");
-    println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-arg=-Wl,--start-group");
     for lib in std::iter::once("gssapi_krb5").chain(KRB5_DEP_LIBS.iter().copied()) {
         println!(

@@ -287,7 +287,7 @@ expect "kuro-win04 Basic awx:<lab password> -> 200 IdentifyResponse" 0 '^status=
     "${HP[@]}" --header "Authorization: Basic $(printf 'awx:%s' "$PW" | base64 -w0)" 127.0.0.23 5985 /wsman
 expect_lines "kuro-win06 HTTPS 5986: cert verifies for kuro-win06.$D, 401 Negotiate + Kerberos" 0 \
     "status=401 reason=''" "$NEG" -- \
-    "${HP[@]}" --https --cafile "$KRBPROBE_LAB_WIN06_CERT" --sni "kuro-win06.$D" 127.0.0.25 5986 /wsman
+    "${HP[@]}" --https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "kuro-win06.$D" 127.0.0.25 5986 /wsman
 grep -Eq "^tls-subject=commonName=kuro-win06\.$D tls-san=DNS:kuro-win06\.$D " <<<"$OUT"
 result "  ... certificate CN and SAN are kuro-win06.$D" $? "$(grep '^tls-' <<<"$OUT")"
 expect "kuro-win06 HTTPS with the system CAs: self-signed is rejected" fail 'error=tls .*CERTIFICATE_VERIFY_FAILED' -- \

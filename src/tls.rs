@@ -218,9 +218,6 @@ fn verdict(e: &rustls::Error) -> TlsVerdict {
     let text = e.to_string();
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
-                TlsVerdict::Untrusted(text)
-            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 TlsVerdict::NameMismatch(text)
             }
@@ -228,7 +225,9 @@ fn verdict(e: &rustls::Error) -> TlsVerdict {
             | CertificateError::ExpiredContext { .. }
             | CertificateError::NotValidYet
             | CertificateError::NotValidYetContext { .. } => TlsVerdict::Expired(text),
-            _ => TlsVerdict::Invalid(text),
+            // Unknown issuer, a self-signed leaf (webpki: CaUsedAsEndEntity), bad signatures:
+            // for Ansible all mean "no path to a CA I trust", with the same remedy.
+            _ => TlsVerdict::Untrusted(text),
         },
         _ => TlsVerdict::Invalid(text),
     }

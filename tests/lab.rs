@@ -453,3 +453,116 @@ fn static_binary_runs_in_an_empty_chroot_as_uid_1000() {
     let entries: Vec<_> = std::fs::read_dir(root.path()).unwrap().collect();
     assert_eq!(entries.len(), 2);
 }
+
+#[test]
+fn https_listener_with_an_untrusted_ca() {
+    let target = "kuro-win06.kurokobo.internal";
+    let run = probe(&["-u", &user(), "--port", "5986", target]);
+    run.assert_first_failure(
+        "winrm-http",
+        "winrm-tls-untrusted",
+        "ansible_winrm_ca_trust_path",
+    );
+    let http = run.check("winrm-http", Some(target));
+    assert_eq!(
+        http["evidence"]["certificate"]["names"][0],
+        "kuro-win06.kurokobo.internal"
+    );
+    // The listener behind the certificate still answers like WinRM.
+    assert_eq!(http["evidence"]["wsman_status"], 401);
+}
+
+#[test]
+fn https_listener_trusted_with_ca_file() {
+    let ca = std::env::var("KRBPROBE_LAB_CA_CERT").unwrap();
+    let target = "kuro-win06.kurokobo.internal";
+    let run = probe(&["-u", &user(), "--port", "5986", "--ca-file", &ca, target]);
+    let http = run.check("winrm-http", Some(target));
+    assert_eq!(http["code"], "winrm-http-ok", "{http:#}");
+    assert_eq!(run.report["tool"]["scheme"], "https");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn winrm_port_dropped_is_a_timeout() {
+    let run = probe(&["-u", &user(), "kuro-win07.kurokobo.internal"]);
+    run.assert_first_failure("winrm-http", "winrm-timeout", "5985");
+}
+
+#[test]
+fn disabled_account() {
+    let run = probe(&["-u", &format!("locked@{REALM}"), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-user-disabled", "unlock");
+}
+
+#[test]
+fn expired_password() {
+    let run = probe(&["-u", &format!("expired@{REALM}"), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-password-expired", "Reset the password");
+}
+
+#[test]
+fn kdc_over_tcp_only_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad05.kurokobo.internal", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    let k = run.check("kdc-reach", None);
+    assert_eq!(
+        (k["status"].as_str(), k["code"].as_str()),
+        (Some("warn"), Some("kdc-udp-blocked"))
+    );
+    assert_eq!(run.check("kinit", None)["status"], "pass", "{}", run.stdout);
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn kdcs_from_dns_srv_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("krb5.conf");
+    std::fs::write(
+        &path,
+        format!("[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = true\n rdns = false\n"),
+    )
+    .unwrap();
+    let run = probe(&["--krb5-conf", path.to_str().unwrap(), "-u", &user(), WIN01]);
+    let conf = run.check("krb5-conf", None);
+    assert_eq!(conf["code"], "krb5-conf-kdc-from-dns");
+    let dns = run.check("dns-kdc", None);
+    assert_eq!(dns["status"], "pass", "{dns:#}");
+    assert_eq!(dns["evidence"]["kdcs"][0]["source"], "dns-srv");
+    assert_eq!(run.check("kinit", None)["status"], "pass");
+}
+
+#[test]
+fn missing_includedir_is_fatal_like_mit() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad01.kurokobo.internal", "");
+    let text = format!(
+        "includedir /var/lib/sss/pubconf/krb5.include.d/\n{}",
+        std::fs::read_to_string(&c).unwrap()
+    );
+    std::fs::write(&c, text).unwrap();
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("krb5-conf", "krb5-conf-include-missing", "includedir");
+    // MIT agrees: with this file the real kinit fails too.
+    let tools = std::env::var("KRBPROBE_LAB_TOOLS").unwrap();
+    let mut kinit = Command::new(format!("{tools}/kinit"))
+        .arg(user())
+        .env("KRB5_CONFIG", &c)
+        .env("KRB5CCNAME", format!("FILE:{}/cc", dir.path().display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let _ = writeln!(kinit.stdin.take().unwrap(), "{}", password());
+    let out = kinit.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("Included profile directory could not be read"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

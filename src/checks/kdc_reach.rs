@@ -2,7 +2,7 @@
 //! pre-authentication for the user draws a KRB-ERROR that proves the KDC serves the realm,
 //! says whether the user exists, and carries the KDC's clock.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ impl Transport {
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// A decodable Kerberos reply and the clock offset (KDC minus ours, seconds) when known.
-    Reply(KdcReply, Option<f64>),
+    Reply(Box<KdcReply>, Option<f64>),
     /// Bytes that are not a Kerberos reply.
     Garbage(String),
     /// Connection refused or unreachable.
@@ -150,7 +150,7 @@ async fn exchange(
                     KdcReply::Error(e) => Some(kdcproto::clock_offset(e, sent, received)),
                     KdcReply::AsRep(_) => None,
                 };
-                Outcome::Reply(reply, offset)
+                Outcome::Reply(Box::new(reply), offset)
             }
             Err(e) => Outcome::Garbage(format!("{} bytes that are not Kerberos: {e}", bytes.len())),
         },
@@ -173,26 +173,31 @@ fn exchange_evidence(x: &Exchange) -> Value {
     });
     let o = v.as_object_mut().expect("object literal");
     match &x.outcome {
-        Outcome::Reply(KdcReply::Error(e), offset) => {
-            o.insert("reply".into(), json!("KRB-ERROR"));
-            o.insert("error_code".into(), json!(e.error_code));
-            o.insert("error_name".into(), json!(e.name));
-            o.insert("error_text".into(), json!(e.text));
-            o.insert("realm".into(), json!(e.realm));
-            if let Some(t) = &e.e_text {
-                o.insert("e_text".into(), json!(t));
+        Outcome::Reply(reply, offset) => match &**reply {
+            KdcReply::Error(e) => {
+                o.insert("reply".into(), json!("KRB-ERROR"));
+                o.insert("error_code".into(), json!(e.error_code));
+                o.insert("error_name".into(), json!(e.name));
+                o.insert("error_text".into(), json!(e.text));
+                o.insert("realm".into(), json!(e.realm));
+                if let Some(t) = &e.e_text {
+                    o.insert("e_text".into(), json!(t));
+                }
+                if let Some(n) = e.ntstatus_name() {
+                    o.insert("ntstatus".into(), json!(n));
+                }
+                if let Some(off) = offset {
+                    o.insert("clock_offset_s".into(), json!((off * 10.0).round() / 10.0));
+                }
+                if !e.preauth.is_empty() {
+                    o.insert("preauth".into(), json!(e.preauth));
+                }
             }
-            if let Some(off) = offset {
-                o.insert("clock_offset_s".into(), json!((off * 10.0).round() / 10.0));
+            KdcReply::AsRep(r) => {
+                o.insert("reply".into(), json!("AS-REP"));
+                o.insert("as_rep".into(), json!(r));
             }
-            if !e.preauth.is_empty() {
-                o.insert("preauth".into(), json!(e.preauth));
-            }
-        }
-        Outcome::Reply(KdcReply::AsRep(r), _) => {
-            o.insert("reply".into(), json!("AS-REP"));
-            o.insert("as_rep".into(), json!(format!("{r:?}")));
-        }
+        },
         Outcome::Garbage(g) => {
             o.insert("error".into(), json!(g));
         }
@@ -242,7 +247,7 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
     };
     let mut issues: Vec<(Code, String)> = Vec::new();
     let who = format!("{} ({})", first.host, first.addr);
-    match reply {
+    match &**reply {
         KdcReply::AsRep(_) => {
             if have_user {
                 issues.push((
@@ -340,7 +345,7 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
             f
         }
         _ => {
-            let what = match reply {
+            let what = match &**reply {
                 KdcReply::Error(e) if e.error_code == kdcproto::KDC_ERR_PREAUTH_REQUIRED => {
                     "user exists (pre-authentication required)".to_owned()
                 }
@@ -360,7 +365,160 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
     with(finding)
 }
 
-/// Addresses contacted, for tests and evidence.
-pub fn addresses(kdcs: &[KdcEndpoint]) -> Vec<IpAddr> {
-    kdcs.iter().flat_map(|k| k.addrs.iter().copied()).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kdcproto::KrbError;
+
+    fn krb_error(code: i32, realm: &str) -> KdcReply {
+        let (name, text) = kdcproto::error_name(code);
+        KdcReply::Error(KrbError {
+            error_code: code,
+            name,
+            text,
+            stime: SystemTime::now(),
+            susec: 0,
+            ctime: None,
+            realm: realm.into(),
+            sname: vec!["krbtgt".into(), realm.into()],
+            crealm: None,
+            cname: None,
+            e_text: None,
+            preauth: vec![],
+            ntstatus: None,
+            e_data: None,
+        })
+    }
+
+    fn x(transport: Transport, outcome: Outcome) -> Exchange {
+        Exchange {
+            host: "kdc.example".into(),
+            addr: "127.0.0.10:88".parse().unwrap(),
+            transport,
+            outcome,
+            elapsed: Duration::from_millis(1),
+        }
+    }
+
+    fn reply(code: i32, offset: f64) -> Outcome {
+        Outcome::Reply(Box::new(krb_error(code, "R")), Some(offset))
+    }
+
+    #[test]
+    fn decisions() {
+        use Transport::{Tcp, Udp};
+        let preauth = kdcproto::KDC_ERR_PREAUTH_REQUIRED;
+        let cases: Vec<(Vec<Exchange>, bool, Status, &str)> = vec![
+            (
+                vec![x(Udp, reply(preauth, 0.2)), x(Tcp, reply(preauth, 0.3))],
+                true,
+                Status::Pass,
+                "kdc-reach-ok",
+            ),
+            (
+                vec![
+                    x(Udp, reply(kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN, 0.0)),
+                    x(Tcp, reply(kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN, 0.0)),
+                ],
+                true,
+                Status::Fail,
+                "kdc-user-unknown",
+            ),
+            (
+                // Without a user the placeholder principal is unknown by design.
+                vec![
+                    x(Udp, reply(kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN, 0.0)),
+                    x(Tcp, reply(kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN, 0.0)),
+                ],
+                false,
+                Status::Pass,
+                "kdc-reach-ok",
+            ),
+            (
+                vec![
+                    x(Udp, reply(kdcproto::KDC_ERR_CLIENT_REVOKED, 0.0)),
+                    x(Tcp, reply(preauth, 0.0)),
+                ],
+                true,
+                Status::Fail,
+                "kdc-user-disabled",
+            ),
+            (
+                vec![x(Udp, reply(preauth, 600.0)), x(Tcp, reply(preauth, 600.0))],
+                true,
+                Status::Fail,
+                "kdc-clock-skew",
+            ),
+            (
+                vec![x(Udp, reply(preauth, -90.0)), x(Tcp, reply(preauth, -90.0))],
+                true,
+                Status::Warn,
+                "kdc-clock-drift",
+            ),
+            (
+                vec![
+                    x(Udp, Outcome::Timeout("t".into())),
+                    x(Tcp, reply(preauth, 0.0)),
+                ],
+                true,
+                Status::Warn,
+                "kdc-udp-blocked",
+            ),
+            (
+                vec![
+                    x(Udp, reply(preauth, 0.0)),
+                    x(Tcp, Outcome::Refused("r".into())),
+                ],
+                true,
+                Status::Warn,
+                "kdc-tcp-blocked",
+            ),
+            (
+                vec![
+                    x(Udp, Outcome::Timeout("t".into())),
+                    x(Tcp, Outcome::Timeout("t".into())),
+                ],
+                true,
+                Status::Fail,
+                "kdc-timeout",
+            ),
+            (
+                vec![
+                    x(Udp, Outcome::Refused("r".into())),
+                    x(Tcp, Outcome::Timeout("t".into())),
+                ],
+                true,
+                Status::Fail,
+                "kdc-unreachable",
+            ),
+            (
+                vec![
+                    x(Udp, Outcome::Garbage("g".into())),
+                    x(Tcp, Outcome::Refused("r".into())),
+                ],
+                true,
+                Status::Fail,
+                "kdc-not-kerberos",
+            ),
+        ];
+        for (xs, have_user, status, code) in cases {
+            let f = decide("R", have_user, &xs);
+            assert_eq!((f.status, f.code), (status, code), "{xs:?}");
+        }
+    }
+
+    #[test]
+    fn reply_for_another_realm_is_flagged() {
+        let xs = vec![
+            x(
+                Transport::Udp,
+                Outcome::Reply(Box::new(krb_error(25, "OTHER")), Some(0.0)),
+            ),
+            x(
+                Transport::Tcp,
+                Outcome::Reply(Box::new(krb_error(25, "OTHER")), Some(0.0)),
+            ),
+        ];
+        assert_eq!(decide("R", true, &xs).code, "kdc-wrong-realm");
+    }
 }

@@ -113,7 +113,7 @@ pub fn assess(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Princ
     let configured: Vec<String> = conf
         .map(|c| c.realms().into_iter().map(str::to_owned).collect())
         .unwrap_or_default();
-    let exact = configured.iter().any(|r| *r == realm) || default_realm.as_deref() == Some(&realm);
+    let exact = configured.contains(&realm) || default_realm.as_deref() == Some(&realm);
     let upper = realm.to_ascii_uppercase();
     let evidence = |f: Finding| {
         f.evidence("user", user)
