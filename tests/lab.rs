@@ -566,3 +566,29 @@ fn missing_includedir_is_fatal_like_mit() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An open port 88 that answers garbage is not a KDC: not a pass.
+#[test]
+fn kdc_port_answering_garbage_is_not_kerberos() {
+    use std::io::{Read, Write};
+    let addr = "127.0.0.77:88";
+    let udp = std::net::UdpSocket::bind(addr).unwrap();
+    let tcp = std::net::TcpListener::bind(addr).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((_, peer)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(b"HTTP/1.1 400 Bad Request\r\n\r\n", peer);
+        }
+    });
+    std::thread::spawn(move || {
+        for mut s in tcp.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"\x00\x00\x00\x08garbage!");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "127.0.0.77", "");
+    let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
+    run.assert_first_failure("kdc-reach", "kdc-not-kerberos", "not a domain controller");
+}
