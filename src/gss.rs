@@ -390,6 +390,18 @@ pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTic
     })
 }
 
+/// A failure as MIT would report `minor` from `call`, for the checks' decision tests.
+#[cfg(test)]
+pub(crate) fn fake_failure(minor: i32, call: &'static str) -> GssFailure {
+    GssFailure {
+        major: sys::_GSS_S_FAILURE,
+        minor,
+        major_text: "Unspecified GSS failure".into(),
+        minor_text: mit_error_message(minor),
+        call,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

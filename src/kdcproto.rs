@@ -1098,74 +1098,58 @@ async fn read_full<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> io::Resul
 // KerberosTime; see the module documentation for why.
 // ---------------------------------------------------------------------------
 
-/// `KerberosString` as raw bytes under the GeneralString tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KStr(Vec<u8>);
+/// Declares a byte-string newtype encoded under `$tag`: the raw bytes are kept so that
+/// decoding never fails on a character set question (see the module documentation).
+macro_rules! raw_bytes_type {
+    ($(#[$doc:meta])* $name:ident, $tag:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        struct $name(Vec<u8>);
 
-impl AsnType for KStr {
-    const TAG: Tag = Tag::GENERAL_STRING;
+        impl AsnType for $name {
+            const TAG: Tag = $tag;
+        }
+
+        impl Decode for $name {
+            fn decode_with_tag_and_constraints<D: Decoder>(
+                decoder: &mut D,
+                tag: Tag,
+                constraints: &Constraints,
+            ) -> Result<Self, D::Error> {
+                decoder
+                    .decode_octet_string::<Vec<u8>>(tag, constraints)
+                    .map($name)
+            }
+        }
+
+        impl Encode for $name {
+            fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
+                &self,
+                encoder: &mut E,
+                tag: Tag,
+                constraints: &Constraints,
+                identifier: Identifier,
+            ) -> Result<(), E::Error> {
+                encoder
+                    .encode_octet_string(tag, constraints, &self.0, identifier)
+                    .map(drop)
+            }
+        }
+    };
 }
 
-impl Decode for KStr {
-    fn decode_with_tag_and_constraints<D: Decoder>(
-        decoder: &mut D,
-        tag: Tag,
-        constraints: &Constraints,
-    ) -> Result<Self, D::Error> {
-        decoder
-            .decode_octet_string::<Vec<u8>>(tag, constraints)
-            .map(KStr)
-    }
-}
+raw_bytes_type!(
+    /// `KerberosString` as raw bytes under the GeneralString tag.
+    KStr,
+    Tag::GENERAL_STRING
+);
 
-impl Encode for KStr {
-    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
-        &self,
-        encoder: &mut E,
-        tag: Tag,
-        constraints: &Constraints,
-        identifier: Identifier,
-    ) -> Result<(), E::Error> {
-        encoder
-            .encode_octet_string(tag, constraints, &self.0, identifier)
-            .map(drop)
-    }
-}
-
-/// `KerberosTime` (`YYYYMMDDHHMMSSZ`) as raw bytes under the
-/// GeneralizedTime tag, parsed by [`KTime::to_system_time`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KTime(Vec<u8>);
-
-impl AsnType for KTime {
-    const TAG: Tag = Tag::GENERALIZED_TIME;
-}
-
-impl Decode for KTime {
-    fn decode_with_tag_and_constraints<D: Decoder>(
-        decoder: &mut D,
-        tag: Tag,
-        constraints: &Constraints,
-    ) -> Result<Self, D::Error> {
-        decoder
-            .decode_octet_string::<Vec<u8>>(tag, constraints)
-            .map(KTime)
-    }
-}
-
-impl Encode for KTime {
-    fn encode_with_tag_and_constraints<'b, E: Encoder<'b>>(
-        &self,
-        encoder: &mut E,
-        tag: Tag,
-        constraints: &Constraints,
-        identifier: Identifier,
-    ) -> Result<(), E::Error> {
-        encoder
-            .encode_octet_string(tag, constraints, &self.0, identifier)
-            .map(drop)
-    }
-}
+raw_bytes_type!(
+    /// `KerberosTime` (`YYYYMMDDHHMMSSZ`) as raw bytes under the
+    /// GeneralizedTime tag, parsed by [`KTime::to_system_time`].
+    KTime,
+    Tag::GENERALIZED_TIME
+);
 
 impl KTime {
     /// Formats `t` to the second, clamped to 1970..=9999 so that any

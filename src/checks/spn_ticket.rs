@@ -137,13 +137,7 @@ mod tests {
     use crate::report::Status;
 
     fn fail(minor: i32) -> GssFailure {
-        GssFailure {
-            major: 0xd0000,
-            minor,
-            major_text: "Unspecified GSS failure".into(),
-            minor_text: gss::mit_error_message(minor),
-            call: "gss_init_sec_context",
-        }
+        gss::fake_failure(minor, "gss_init_sec_context")
     }
 
     #[test]
