@@ -2,9 +2,10 @@
 # scripts/test.sh - the README's test command: every test krbprobe has.
 #   1. setup (idempotent): packages, lab tools, static MIT krb5
 #   2. rustfmt and clippy (-D warnings)
-#   3. unit, CLI and snapshot tests (cargo test)
-#   4. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
-#   5. the lab's own selftest with MIT's kinit/kvno, and the static binary's properties
+#   3. the release binary is statically linked and names its MIT krb5
+#   4. unit, CLI, snapshot and MIT-differential tests (cargo test)
+#   5. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
+#   6. the lab's own selftest with MIT's kinit/kvno
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,6 +18,13 @@ step "rustfmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --all-targets --features lab -- -D warnings
 
+step "release binary is static"
+cargo build --release
+bin=target/x86_64-unknown-linux-musl/release/krbprobe
+file "$bin"
+file "$bin" | grep -q 'statically linked'
+"$bin" --version
+
 step "unit, CLI and snapshot tests"
 cargo test
 
@@ -25,10 +33,3 @@ lab/run -q -- cargo test --features lab --test lab
 
 step "lab selftest (MIT kinit/kvno against the same lab)"
 lab/run -q -- lab/selftest.sh
-
-step "release binary is static"
-cargo build --release
-bin=target/x86_64-unknown-linux-musl/release/krbprobe
-file "$bin"
-file "$bin" | grep -q 'statically linked'
-"$bin" --version
