@@ -93,10 +93,13 @@ impl GssFailure {
         }
     }
 
-    /// "major: minor" as one line.
+    /// One line: the mechanism's message, with the GSS routine error unless it is only the
+    /// generic "Unspecified GSS failure.  Minor code may provide more information".
     pub fn message(&self) -> String {
         if self.minor_text.is_empty() {
             self.major_text.clone()
+        } else if self.major == sys::_GSS_S_FAILURE {
+            self.minor_text.clone()
         } else {
             format!("{} ({})", self.minor_text, self.major_text)
         }

@@ -106,7 +106,14 @@ pub fn decide(
             let spn = predicted
                 .clone()
                 .unwrap_or_else(|| format!("{SERVICE}/{target}"));
-            let mut f = Finding::new(ID, code, format!("{spn}: {}", e.message()));
+            let what = e.message();
+            // MIT's extended message often names the principal already.
+            let summary = if what.contains(&spn) {
+                what
+            } else {
+                format!("{spn}: {what}")
+            };
+            let mut f = Finding::new(ID, code, summary);
             if code == codes::SPN_UNKNOWN {
                 let host = spn.trim_start_matches("HTTP/");
                 let short = host.split('.').next().unwrap_or(host).to_ascii_uppercase();
