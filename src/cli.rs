@@ -16,7 +16,7 @@ pub const LONG_VERSION: &str = concat!(
 /// Diagnose Kerberos authentication from Ansible/AWX to Windows hosts over WinRM.
 ///
 /// Runs, in order: krb5-conf, principal, dns-kdc, dns-target, kdc-reach, winrm-http, kinit,
-/// spn-ticket; prints a pass/fail report with remediation hints. The password is never taken
+/// spn-ticket, winrm-auth; prints a pass/fail report with remediation hints. The password is never taken
 /// as an argument: use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt.
 #[derive(Debug, Parser)]
 #[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
@@ -56,6 +56,14 @@ pub struct Cli {
     /// Extra CA certificates (PEM) to trust for HTTPS, like ansible_winrm_ca_trust_path
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
+
+    /// Stop the authenticated WinRM check after Identify (do not create and delete a shell)
+    #[arg(long)]
+    pub no_shell: bool,
+
+    /// Capture MIT krb5's trace (KRB5_TRACE) of the run into the report
+    #[arg(long)]
+    pub trace: bool,
 
     /// Timeout of each network step (e.g. 3s, 500ms)
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]

@@ -298,6 +298,35 @@ codes! {
     SPN_ERROR = ("spn-ticket", "spn-error", Fail,
         "GSSAPI failed to get the service ticket for a reason this check does not classify; MIT's messages are in the evidence.",
         None);
+    // ---- winrm-auth ----
+    WINRM_AUTH_OK = ("winrm-auth", "winrm-auth-ok", Pass,
+        "An authenticated, encrypted WinRM exchange worked as pywinrm does it: Kerberos token, mutual authentication, Identify, and a cmd shell created and deleted.", None);
+    WINRM_AUTH_SKIPPED = ("winrm-auth", "winrm-auth-skipped", Skip,
+        "No service ticket or no usable listener (see spn-ticket and winrm-http).", None);
+    WINRM_AUTH_REJECTED = ("winrm-auth", "winrm-auth-rejected", Fail,
+        "The host answered 401 to a valid Kerberos token: pywinrm reports \"the specified credentials were rejected by the server\". The user is not allowed to use WinRM on this host.",
+        Some("Add the user (or an AD group it is in) to the host's local Administrators or Remote Management Users group, or grant it Read and Execute in 'winrm configSDDL default'. Then check with: winrm get winrm/config/service."));
+    WINRM_AUTH_HOST_CLOCK_SKEW = ("winrm-auth", "winrm-auth-host-clock-skew", Fail,
+        "The Windows host rejected the ticket because its clock differs from the KDC's and the pod's by more than 5 minutes (KRB_AP_ERR_SKEW). MIT clients hide a skew to the KDC (kdc_timesync), but not to the host.",
+        Some("Fix the host's time: w32tm /resync on the host, and check it syncs from the domain hierarchy (w32tm /query /status)."));
+    WINRM_AUTH_HOST_KEY = ("winrm-auth", "winrm-auth-host-key", Fail,
+        "The Windows host could not decrypt the service ticket: the key it holds for HTTP/<host> is not the one the KDC used (stale computer password, duplicate SPN on another account, wrong keytab).",
+        Some("Look for a duplicate SPN: setspn -X, and setspn -Q HTTP/<fqdn> must name only the host's own computer account. If it does, reset the computer account password (Reset-ComputerMachinePassword) and purge tickets (klist purge)."));
+    WINRM_AUTH_MUTUAL = ("winrm-auth", "winrm-auth-mutual", Fail,
+        "The host accepted the request but did not prove its identity (no or an invalid Kerberos token in WWW-Authenticate): mutual authentication fails, as it does in pywinrm.",
+        Some("Something between the pod and the host answers instead of WinRM (a proxy or load balancer terminating HTTP), or the listener is not Windows' WinRM. Connect to the host directly."));
+    WINRM_AUTH_ENCRYPTION = ("winrm-auth", "winrm-auth-encryption", Fail,
+        "The host refused or garbled WinRM message encryption (multipart/encrypted over http).",
+        Some("Over http WinRM must encrypt: keep ansible_winrm_message_encryption at auto (never AllowUnencrypted on the host). If a proxy is in the way it may rewrite the body; connect directly, or use https (port 5986)."));
+    WINRM_AUTH_ACCESS_DENIED = ("winrm-auth", "winrm-auth-access-denied", Fail,
+        "The host authenticated the user but refused to create a shell: WS-Man fault w:AccessDenied (code 5). pywinrm reports \"Access is denied ... Code 500\". The user has Read but not Execute on the WinRM plugin.",
+        Some("Grant Execute: add the user to local Administrators, or give it Read and Execute in 'winrm configSDDL default' (or the shell plugin's SDDL). For non-admins: Remote Management Users plus the Execute right."));
+    WINRM_AUTH_FAULT = ("winrm-auth", "winrm-auth-fault", Fail,
+        "The host answered with a WS-Management fault; code and message are in the evidence.",
+        None);
+    WINRM_AUTH_UNEXPECTED = ("winrm-auth", "winrm-auth-unexpected", Fail,
+        "The authenticated exchange ended in an HTTP status or body this check does not expect; it is in the evidence.",
+        None);
     // ---- the probe itself ----
     PROBE_ERROR = ("probe", "probe-error", Fail,
         "The probe itself could not run this check (an internal error, not a finding about your environment).",

@@ -73,7 +73,8 @@ pub struct GssFailure {
 }
 
 impl GssFailure {
-    fn from(e: &libgssapi::error::Error, call: &'static str) -> Self {
+    /// A libgssapi error with MIT's texts for both codes.
+    pub fn from_error(e: &libgssapi::error::Error, call: &'static str) -> Self {
         GssFailure {
             major: e.major.bits(),
             minor: e.minor as i32,
@@ -205,7 +206,7 @@ pub struct Tgt {
 fn krb5_mechs() -> Result<OidSet, GssFailure> {
     let mut s = OidSet::new();
     s.add(GSS_MECH_KRB5)
-        .map_err(|e| GssFailure::from(&e, "gss_add_oid_set_member"))?;
+        .map_err(|e| GssFailure::from_error(&e, "gss_add_oid_set_member"))?;
     Ok(s)
 }
 
@@ -215,7 +216,7 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
         TgtSource::Password { principal, secret } => {
             let mechs = krb5_mechs()?;
             let name = Name::new(principal.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
-                .map_err(|e| GssFailure::from(&e, "gss_import_name"))?;
+                .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
             // MIT puts a password-acquired TGT in a new MEMORY cache, never on disk.
             Cred::acquire_with_password(
                 Some(&name),
@@ -224,7 +225,7 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
                 CredUsage::Initiate,
                 Some(&mechs),
             )
-            .map_err(|e| GssFailure::from(&e, "gss_acquire_cred_with_password"))?
+            .map_err(|e| GssFailure::from_error(&e, "gss_acquire_cred_with_password"))?
         }
         TgtSource::Keytab { principal, path } => acquire_from(
             Some(principal),
@@ -236,14 +237,14 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
         TgtSource::Cache(ccache) => match ccache {
             Some(cc) => acquire_from(None, &[("ccache", cc)])?,
             None => Cred::acquire(None, None, CredUsage::Initiate, Some(&krb5_mechs()?))
-                .map_err(|e| GssFailure::from(&e, "gss_acquire_cred"))?,
+                .map_err(|e| GssFailure::from_error(&e, "gss_acquire_cred"))?,
         },
     };
     // gss_inquire_cred resolves MIT's deferred acquisition (keytab, password), so errors from
     // the KDC surface here at the latest.
     let info = cred
         .info()
-        .map_err(|e| GssFailure::from(&e, "gss_inquire_cred"))?;
+        .map_err(|e| GssFailure::from_error(&e, "gss_inquire_cred"))?;
     if info.lifetime.is_zero() {
         return Err(GssFailure {
             major: sys::_GSS_S_CREDENTIALS_EXPIRED,
@@ -372,7 +373,7 @@ pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTic
         format!("{service}@{host}").as_bytes(),
         Some(GSS_NT_HOSTBASED_SERVICE),
     )
-    .map_err(|e| GssFailure::from(&e, "gss_import_name"))?;
+    .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
     let mut ctx = ClientCtx::new(
         Some(tgt.cred.clone()),
         target,
@@ -381,7 +382,7 @@ pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTic
     );
     let token = ctx
         .step(None, None)
-        .map_err(|e| GssFailure::from(&e, "gss_init_sec_context"))?
+        .map_err(|e| GssFailure::from_error(&e, "gss_init_sec_context"))?
         .ok_or_else(|| GssFailure::local("gss_init_sec_context", "no token produced".into()))?;
     let (spn, ticket_etype) = crate::kdcproto::ticket_in_gss_token(&token)
         .map(|(spn, etype)| (Some(spn), Some(etype)))

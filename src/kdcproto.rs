@@ -865,20 +865,7 @@ static ERROR_TABLE: [(&str, &str); 101] = [
 /// anything else, e.g. a SPNEGO token.
 pub fn ticket_in_gss_token(token: &[u8]) -> Option<(String, i32)> {
     let ap_req = match token.first()? {
-        0x60 => {
-            let (header, len) = tlv_header(token)?;
-            let inner = token.get(header..header.checked_add(len)?)?;
-            // thisMech: OBJECT IDENTIFIER, whichever krb5 OID it is.
-            if *inner.first()? != 0x06 {
-                return None;
-            }
-            let (oid_header, oid_len) = tlv_header(inner)?;
-            let rest = inner.get(oid_header.checked_add(oid_len)?..)?;
-            match rest {
-                [0x01, 0x00, ap_req @ ..] => ap_req,
-                _ => return None,
-            }
-        }
+        0x60 => krb5_inner_token(token, [0x01, 0x00])?,
         0x6e => token,
         _ => return None,
     };
@@ -890,6 +877,38 @@ pub fn ticket_in_gss_token(token: &[u8]) -> Option<(String, i32)> {
         format!("{}@{realm}", sname.join("/")),
         ticket.enc_part.etype,
     ))
+}
+
+/// The message inside an RFC 1964 framed krb5 GSS token whose TOK_ID is `tok_id`
+/// (`01 00` AP-REQ, `02 00` AP-REP, `03 00` KRB-ERROR).
+fn krb5_inner_token(token: &[u8], tok_id: [u8; 2]) -> Option<&[u8]> {
+    let (header, len) = tlv_header(token)?;
+    let inner = token.get(header..header.checked_add(len)?)?;
+    // thisMech: OBJECT IDENTIFIER, whichever krb5 OID it is.
+    if *inner.first()? != 0x06 {
+        return None;
+    }
+    let (oid_header, oid_len) = tlv_header(inner)?;
+    let rest = inner.get(oid_header.checked_add(oid_len)?..)?;
+    match rest {
+        [a, b, msg @ ..] if [*a, *b] == tok_id => Some(msg),
+        _ => None,
+    }
+}
+
+/// The KRB-ERROR inside a GSS error token, as a Kerberos acceptor (Windows' WinRM included)
+/// sends it in `WWW-Authenticate` when it rejects an AP-REQ: clock skew, a key it does not
+/// have, a modified message.
+pub fn krb_error_in_gss_token(token: &[u8]) -> Option<KrbError> {
+    let msg = match token.first()? {
+        0x60 => krb5_inner_token(token, [0x03, 0x00])?,
+        0x7e => token,
+        _ => return None,
+    };
+    match decode_reply(msg).ok()? {
+        KdcReply::Error(e) => Some(e),
+        KdcReply::AsRep(_) => None,
+    }
 }
 
 // ---------------------------------------------------------------------------

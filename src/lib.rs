@@ -17,6 +17,8 @@ pub mod report;
 pub mod secret;
 pub mod settings;
 pub mod tls;
+pub mod trace;
+pub mod winrm;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -66,7 +68,7 @@ pub fn run_cli() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    prepare_process_env(&settings);
+    let trace = prepare_process_env(&settings);
     let trust = match tls::Trust::new(settings.ca_file.as_deref()) {
         Ok(t) => Arc::new(t),
         Err(e) => {
@@ -84,7 +86,10 @@ pub fn run_cli() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let report = runtime.block_on(run(&settings, trust));
+    let mut report = runtime.block_on(run(&settings, trust));
+    if let Some(t) = &trace {
+        report.trace = Some(t.lines());
+    }
     // A GSSAPI call stuck inside MIT cannot be cancelled; do not wait for it at exit.
     runtime.shutdown_timeout(Duration::from_millis(100));
     let mut stdout = std::io::stdout().lock();
@@ -111,11 +116,27 @@ pub fn run_cli() -> ExitCode {
     })
 }
 
-/// Points MIT krb5 at the krb5.conf under test and keeps secrets out of the environment.
+/// Points MIT krb5 at the krb5.conf under test, keeps secrets out of the environment and,
+/// with `--trace`, sends MIT's trace into a pipe.
 ///
-/// Runs before any thread exists (the runtime is built afterwards), which is what makes
-/// changing the process environment sound.
-fn prepare_process_env(settings: &Settings) {
+/// Runs before any other thread exists (the runtime is built afterwards, the trace reader is
+/// started once the variables are set), which is what makes changing the environment sound.
+fn prepare_process_env(settings: &Settings) -> Option<trace::Capture> {
+    let capture = if settings.trace {
+        match trace::Capture::open() {
+            Ok((capture, path)) => {
+                // SAFETY: still single-threaded: the reader thread starts below.
+                unsafe { std::env::set_var("KRB5_TRACE", path) };
+                Some(capture)
+            }
+            Err(e) => {
+                eprintln!("krbprobe: --trace unavailable: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     // SAFETY: called from main before the tokio runtime or any other thread is started.
     unsafe {
         std::env::set_var("KRB5_CONFIG", &settings.krb5_conf);
@@ -125,6 +146,10 @@ fn prepare_process_env(settings: &Settings) {
             std::env::set_var("KRB5CCNAME", "MEMORY:krbprobe");
         }
     }
+    capture.map(|mut c| {
+        c.collect();
+        c
+    })
 }
 
 /// Runs all checks and builds the report.

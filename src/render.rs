@@ -81,6 +81,20 @@ pub fn text(report: &Report, w: &mut dyn Write, styled: bool) -> io::Result<()> 
             writeln!(w, "      {k}: {}", evidence_value(v))?;
         }
     }
+    if let Some(lines) = &report.trace {
+        writeln!(w)?;
+        let digest = crate::trace::digest(lines);
+        paint(w, styled, bold, "KRB5_TRACE")?;
+        writeln!(
+            w,
+            " ({} of {} lines; all of them with --format json):",
+            digest.len(),
+            lines.len()
+        )?;
+        for l in digest {
+            writeln!(w, "  {l}")?;
+        }
+    }
     writeln!(w)?;
     let verdict = match report.verdict {
         Verdict::Pass => "PASS",

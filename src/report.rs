@@ -159,6 +159,9 @@ pub struct Report {
     pub verdict: Verdict,
     /// Wall time of the whole run, milliseconds.
     pub elapsed_ms: u64,
+    /// MIT krb5's trace lines of the run (`--trace` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<String>>,
 }
 
 impl Report {
@@ -175,6 +178,7 @@ impl Report {
             checks,
             verdict,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            trace: None,
         }
     }
 

@@ -80,6 +80,10 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// Per-step network timeout.
     pub timeout: Duration,
+    /// Whether winrm-auth creates and deletes a shell after Identify.
+    pub open_shell: bool,
+    /// Capture MIT's KRB5_TRACE into the report.
+    pub trace: bool,
     /// Output format.
     pub format: Format,
     /// Colour policy.
@@ -185,6 +189,8 @@ impl Settings {
             scheme: cli.scheme.unwrap_or_else(|| default_scheme(cli.port)),
             ca_file: cli.ca_file,
             timeout: cli.timeout,
+            open_shell: !cli.no_shell,
+            trace: cli.trace,
             format: cli.format,
             color: cli.color,
         })

@@ -2,17 +2,20 @@
 //!
 //! Report order (fixed, whatever finishes first): `krb5-conf`, `principal`, `dns-kdc`,
 //! `dns-target` per target, `kdc-reach`, `winrm-http` per target, `kinit`, `spn-ticket` per
-//! target. Execution is concurrent where nothing depends on anything else:
+//! target, `winrm-auth` per target. Execution is concurrent where nothing depends on anything
+//! else:
 //!
 //! ```text
-//! krb5-conf -> principal -+-> dns-kdc -> kdc-reach -> kinit ------+-> spn-ticket (per target)
-//!                         +-> dns-target -> winrm-http (per target)+
+//! krb5-conf -> principal -+-> dns-kdc -> kdc-reach -> kinit ------+-> spn-ticket -> winrm-auth
+//!                         +-> dns-target -> winrm-http (per target)+     (per target)
 //! ```
 //!
 //! - principal needs krb5.conf's realms; dns-kdc needs the realm in use.
 //! - kdc-reach needs KDC addresses; kinit is skipped when the KDC cannot be reached, because
 //!   MIT would only fail the same way after a longer wait.
 //! - SPN tickets need a TGT, and a target name (not an IP address) that resolves.
+//! - winrm-auth needs the service ticket and a listener that answered like WinRM: without
+//!   them it could only fail again for the same reason.
 
 pub mod dns_kdc;
 pub mod dns_target;
@@ -21,6 +24,7 @@ pub mod kinit;
 pub mod krb5_conf;
 pub mod principal;
 pub mod spn_ticket;
+pub mod winrm_auth;
 pub mod winrm_http;
 
 use std::net::IpAddr;
@@ -102,17 +106,37 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target) =
         tokio::join!(kdc_chain, target_chains);
 
-    let spn_findings = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
-        |(t, (dns_finding, facts, _))| {
-            let blocked = match facts {
-                None => Some(format!(
-                    "skipped: {} failed ({})",
-                    dns_finding.id, dns_finding.code
-                )),
-                Some(_) => None,
-            };
-            let spn_host = facts.as_ref().map(|f| f.spn_host.clone());
-            spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_deadline(timeout))
+    let deadline = gss_deadline(timeout);
+    let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
+        |(t, (dns_finding, facts, http_finding))| {
+            let trust = trust.clone();
+            let tgt = tgt.clone();
+            async move {
+                let blocked = match facts {
+                    None => Some(format!(
+                        "skipped: {} failed ({})",
+                        dns_finding.id, dns_finding.code
+                    )),
+                    Some(_) => None,
+                };
+                let spn_host = facts.as_ref().map(|f| f.spn_host.clone());
+                let spn = spn_ticket::run(t, tgt.clone(), blocked, spn_host, deadline).await;
+                let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
+                let auth_blocked = blocked_by(&[http_finding, &spn]);
+                let auth = winrm_auth::run(
+                    t,
+                    addr,
+                    settings.port,
+                    settings.scheme,
+                    &trust,
+                    tgt,
+                    auth_blocked,
+                    settings.open_shell,
+                    timeout,
+                )
+                .await;
+                (spn, auth)
+            }
         },
     ))
     .await;
@@ -122,6 +146,8 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     out.push(kdc_finding);
     out.extend(per_target.into_iter().map(|(_, _, h)| h));
     out.push(kinit_finding);
+    let (spn_findings, auth_findings): (Vec<_>, Vec<_>) = tail.into_iter().unzip();
     out.extend(spn_findings);
+    out.extend(auth_findings);
     out
 }

@@ -1,0 +1,498 @@
+//! Check 9, `winrm-auth` (per target): an authenticated WinRM exchange the way pywinrm makes
+//! it, with the probe's own GSSAPI: a raw Kerberos token, mutual authentication, message
+//! encryption over http, then Identify, and a `cmd` shell created and deleted at once (no
+//! command runs; `--no-shell` stops after Identify).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cli::Scheme;
+use crate::codes::{self, Code};
+use crate::gss::Tgt;
+use crate::kdcproto;
+use crate::report::Finding;
+use crate::tls::Trust;
+use crate::winrm::session::{AuthOutcome, Reply, Session, SessionError};
+use crate::winrm::soap;
+
+/// Check id.
+pub const ID: &str = "winrm-auth";
+
+/// What one request of the exchange gave.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// `authenticate`, `identify`, `create-shell`, `delete-shell`.
+    pub name: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// Whether the answer came encrypted.
+    pub encrypted: bool,
+    /// What the SOAP body said, if it was SOAP.
+    pub answer: Option<soap::Answer>,
+}
+
+/// How the exchange ended.
+#[derive(Debug, Clone)]
+pub enum End {
+    /// Every step passed.
+    Done,
+    /// 401 to a valid token; a KRB-ERROR from the host when it sent one.
+    Rejected(Option<kdcproto::KrbError>, Vec<String>),
+    /// Mutual authentication failed.
+    NoMutual(String),
+    /// A step answered with something unexpected.
+    Unexpected {
+        /// Which step.
+        step: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Parsed fault, if any.
+        fault: Option<soap::Fault>,
+        /// First bytes of the body when it was not SOAP.
+        body: Option<String>,
+    },
+    /// Transport, GSSAPI or encryption error.
+    Error(&'static str, String),
+}
+
+/// Runs the check for one target.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    target: &str,
+    addr: Option<IpAddr>,
+    port: u16,
+    scheme: Scheme,
+    trust: &Arc<Trust>,
+    tgt: Option<Tgt>,
+    blocked: Option<String>,
+    open_shell: bool,
+    timeout: Duration,
+) -> Finding {
+    let started = Instant::now();
+    let (Some(tgt), Some(ip), None) = (tgt, addr, blocked.clone()) else {
+        let why = blocked.unwrap_or_else(|| "no TGT or no address (see kinit, dns-target)".into());
+        return Finding::skip(ID, codes::WINRM_AUTH_SKIPPED, why)
+            .target(target)
+            .took(started.elapsed());
+    };
+    let mut steps = Vec::new();
+    let end = exchange(
+        target,
+        SocketAddr::new(ip, port),
+        port,
+        scheme,
+        trust,
+        &tgt,
+        open_shell,
+        timeout,
+        &mut steps,
+    )
+    .await;
+    decide(target, port, scheme, &steps, &end)
+        .target(target)
+        .took(started.elapsed())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    target: &str,
+    addr: SocketAddr,
+    port: u16,
+    scheme: Scheme,
+    trust: &Arc<Trust>,
+    tgt: &Tgt,
+    open_shell: bool,
+    timeout: Duration,
+    steps: &mut Vec<Step>,
+) -> End {
+    let err = |e: SessionError| match &e {
+        SessionError::Connect { phase, .. } => End::Error(phase, e.to_string()),
+        SessionError::Http(_) => End::Error("http", e.to_string()),
+        SessionError::Gss(_) => End::Error("kerberos", e.to_string()),
+        SessionError::Encryption(_) => End::Error("encryption", e.to_string()),
+    };
+    let mut session = match Session::connect(addr, target, port, scheme, trust, timeout).await {
+        Ok(s) => s,
+        Err(e) => return err(e),
+    };
+    match session.authenticate(tgt, target).await {
+        Err(e) => return err(e),
+        Ok(AuthOutcome::Rejected { offers }) => {
+            let krb_error = offers.iter().find_map(|o| {
+                let (_, tok) = o.split_once(' ')?;
+                let raw =
+                    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, tok.trim())
+                        .ok()?;
+                kdcproto::krb_error_in_gss_token(&raw)
+            });
+            return End::Rejected(krb_error, offers);
+        }
+        Ok(AuthOutcome::NoMutual { detail, status }) => {
+            steps.push(Step {
+                name: "authenticate",
+                status,
+                encrypted: false,
+                answer: None,
+            });
+            return End::NoMutual(detail);
+        }
+        Ok(AuthOutcome::Established { status }) => steps.push(Step {
+            name: "authenticate",
+            status,
+            encrypted: false,
+            answer: None,
+        }),
+    }
+    let to = format!("{}://{target}:{port}/wsman", scheme.as_str());
+    let identify = match call(&mut session, "identify", &soap::identify(), steps).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if let Some(end) = unexpected("identify", &identify) {
+        return end;
+    }
+    if !open_shell {
+        return End::Done;
+    }
+    let create = match call(
+        &mut session,
+        "create-shell",
+        &soap::create_shell(&to, &uuid()),
+        steps,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if let Some(end) = unexpected("create-shell", &create) {
+        return end;
+    }
+    let Some(shell_id) = create.1.as_ref().and_then(|a| a.shell_id.clone()) else {
+        return End::Unexpected {
+            step: "create-shell",
+            status: create.0.status,
+            fault: None,
+            body: Some("no ShellId in the answer".into()),
+        };
+    };
+    let delete = match call(
+        &mut session,
+        "delete-shell",
+        &soap::delete_shell(&to, &uuid(), &shell_id),
+        steps,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    unexpected("delete-shell", &delete).unwrap_or(End::Done)
+}
+
+async fn call(
+    session: &mut Session,
+    name: &'static str,
+    soap_body: &str,
+    steps: &mut Vec<Step>,
+) -> Result<(Reply, Option<soap::Answer>), End> {
+    let reply = session.call(soap_body).await.map_err(|e| match e {
+        SessionError::Encryption(m) => End::Error("encryption", format!("{name}: {m}")),
+        SessionError::Gss(g) => End::Error("kerberos", format!("{name}: {}", g.message())),
+        other => End::Error("http", format!("{name}: {other}")),
+    })?;
+    let answer = soap::parse(&reply.body).ok();
+    steps.push(Step {
+        name,
+        status: reply.status,
+        encrypted: reply.was_encrypted,
+        answer: answer.clone(),
+    });
+    Ok((reply, answer))
+}
+
+fn unexpected(step: &'static str, (reply, answer): &(Reply, Option<soap::Answer>)) -> Option<End> {
+    let fault = answer.as_ref().and_then(|a| a.fault.clone());
+    if reply.status == 200 && fault.is_none() && answer.is_some() {
+        return None;
+    }
+    let body = answer
+        .is_none()
+        .then(|| String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)]).into_owned());
+    Some(End::Unexpected {
+        step,
+        status: reply.status,
+        fault,
+        body,
+    })
+}
+
+fn uuid() -> String {
+    let mut b = [0u8; 16];
+    // A weak MessageID only risks a duplicate-message fault, which the report would show.
+    let _ = getrandom::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn steps_evidence(steps: &[Step]) -> Value {
+    json!(
+        steps
+            .iter()
+            .map(|s| json!({
+                "step": s.name,
+                "status": s.status,
+                "encrypted": s.encrypted,
+                "answer": s.answer,
+            }))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// KRB_AP_ERR codes a host returns when it cannot use the ticket: RFC 4120 31
+/// (BAD_INTEGRITY), 41 (MODIFIED), 44 (BADKEYVER), 45 (NOKEY).
+const KEY_ERRORS: [i32; 4] = [31, 41, 44, 45];
+/// KRB_AP_ERR_SKEW.
+const SKEW: i32 = 37;
+
+/// The decision, table-testable.
+pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End) -> Finding {
+    let url = format!("{}://{target}:{port}/wsman", scheme.as_str());
+    let (code, summary, extra): (Code, String, Vec<(&str, Value)>) = match end {
+        End::Done => {
+            let ident = steps
+                .iter()
+                .find(|s| s.name == "identify")
+                .and_then(|s| s.answer.as_ref());
+            let product = ident
+                .and_then(|a| a.product_version.clone())
+                .unwrap_or_else(|| "unknown product".into());
+            let shell = if steps.iter().any(|s| s.name == "delete-shell") {
+                ", cmd shell created and deleted"
+            } else {
+                ""
+            };
+            let sealed = if scheme == Scheme::Http {
+                "encrypted"
+            } else {
+                "over TLS"
+            };
+            (
+                codes::WINRM_AUTH_OK,
+                format!("{url}: Kerberos with mutual auth, {sealed}; Identify ({product}){shell}"),
+                vec![],
+            )
+        }
+        End::Rejected(krb, offers) => {
+            let mut extra = vec![("www_authenticate", json!(offers))];
+            let code = match krb {
+                Some(e) => {
+                    extra.push((
+                        "host_krb_error",
+                        json!(format!("{} ({})", e.name, e.error_code)),
+                    ));
+                    extra.push(("host_krb_error_text", json!(e.text)));
+                    if e.error_code == SKEW {
+                        codes::WINRM_AUTH_HOST_CLOCK_SKEW
+                    } else if KEY_ERRORS.contains(&e.error_code) {
+                        codes::WINRM_AUTH_HOST_KEY
+                    } else {
+                        codes::WINRM_AUTH_REJECTED
+                    }
+                }
+                None => codes::WINRM_AUTH_REJECTED,
+            };
+            let why = krb
+                .as_ref()
+                .map(|e| format!(": the host says {}", e.text))
+                .unwrap_or_default();
+            (
+                code,
+                format!("{url} answered 401 to a valid Kerberos token (credentials rejected){why}"),
+                extra,
+            )
+        }
+        End::NoMutual(detail) => (
+            codes::WINRM_AUTH_MUTUAL,
+            format!("{url}: mutual authentication failed: {detail}"),
+            vec![],
+        ),
+        End::Unexpected {
+            step,
+            status,
+            fault,
+            body,
+        } => {
+            let extra = vec![("failed_step", json!(step)), ("body", json!(body))];
+            match fault {
+                Some(f) if f.is_access_denied() && *step == "create-shell" => (
+                    codes::WINRM_AUTH_ACCESS_DENIED,
+                    format!("{url}: creating a shell: {} (HTTP {status})", f.describe()),
+                    extra,
+                ),
+                Some(f) if f.is_access_denied() => (
+                    codes::WINRM_AUTH_ACCESS_DENIED,
+                    format!("{url}: {step}: {} (HTTP {status})", f.describe()),
+                    extra,
+                ),
+                Some(f) => (
+                    codes::WINRM_AUTH_FAULT,
+                    format!(
+                        "{url}: {step}: WS-Man fault {} (HTTP {status})",
+                        f.describe()
+                    ),
+                    extra,
+                ),
+                None if matches!(status, 400 | 415) && scheme == Scheme::Http => (
+                    codes::WINRM_AUTH_ENCRYPTION,
+                    format!(
+                        "{url}: {step}: the host refused the encrypted message (HTTP {status})"
+                    ),
+                    extra,
+                ),
+                None => (
+                    codes::WINRM_AUTH_UNEXPECTED,
+                    format!("{url}: {step} answered HTTP {status}"),
+                    extra,
+                ),
+            }
+        }
+        End::Error(phase, detail) => {
+            let code = if *phase == "encryption" {
+                codes::WINRM_AUTH_ENCRYPTION
+            } else {
+                codes::WINRM_AUTH_UNEXPECTED
+            };
+            (
+                code,
+                format!("{url}: {detail}"),
+                vec![("phase", json!(phase))],
+            )
+        }
+    };
+    let mut f = Finding::new(ID, code, summary).evidence("steps", steps_evidence(steps));
+    for (k, v) in extra {
+        f = f.evidence(k, v);
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    fn step(name: &'static str, status: u16, answer: Option<soap::Answer>) -> Step {
+        Step {
+            name,
+            status,
+            encrypted: true,
+            answer,
+        }
+    }
+
+    fn krb_error(code: i32) -> kdcproto::KrbError {
+        let (name, text) = kdcproto::error_name(code);
+        kdcproto::KrbError {
+            error_code: code,
+            name,
+            text,
+            stime: std::time::SystemTime::now(),
+            susec: 0,
+            ctime: None,
+            realm: "R".into(),
+            sname: vec![],
+            crealm: None,
+            cname: None,
+            e_text: None,
+            preauth: vec![],
+            ntstatus: None,
+            e_data: None,
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let denied = soap::Fault {
+            subcode: Some("w:AccessDenied".into()),
+            wsman_code: Some("5".into()),
+            ..Default::default()
+        };
+        let cases: Vec<(End, Status, &str)> = vec![
+            (End::Done, Status::Pass, "winrm-auth-ok"),
+            (
+                End::Rejected(None, vec!["Kerberos".into()]),
+                Status::Fail,
+                "winrm-auth-rejected",
+            ),
+            (
+                End::Rejected(Some(krb_error(37)), vec![]),
+                Status::Fail,
+                "winrm-auth-host-clock-skew",
+            ),
+            (
+                End::Rejected(Some(krb_error(41)), vec![]),
+                Status::Fail,
+                "winrm-auth-host-key",
+            ),
+            (End::NoMutual("x".into()), Status::Fail, "winrm-auth-mutual"),
+            (
+                End::Unexpected {
+                    step: "create-shell",
+                    status: 500,
+                    fault: Some(denied),
+                    body: None,
+                },
+                Status::Fail,
+                "winrm-auth-access-denied",
+            ),
+            (
+                End::Unexpected {
+                    step: "identify",
+                    status: 500,
+                    fault: Some(soap::Fault::default()),
+                    body: None,
+                },
+                Status::Fail,
+                "winrm-auth-fault",
+            ),
+            (
+                End::Unexpected {
+                    step: "identify",
+                    status: 400,
+                    fault: None,
+                    body: Some(String::new()),
+                },
+                Status::Fail,
+                "winrm-auth-encryption",
+            ),
+            (
+                End::Error("encryption", "bad".into()),
+                Status::Fail,
+                "winrm-auth-encryption",
+            ),
+            (
+                End::Error("http", "closed".into()),
+                Status::Fail,
+                "winrm-auth-unexpected",
+            ),
+        ];
+        let steps = [step("authenticate", 200, None)];
+        for (end, status, code) in cases {
+            let f = decide("h", 5985, Scheme::Http, &steps, &end);
+            assert_eq!((f.status, f.code), (status, code), "{end:?}");
+        }
+    }
+}

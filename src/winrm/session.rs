@@ -1,0 +1,392 @@
+//! One authenticated WinRM connection, as pywinrm's kerberos transport makes it: a raw krb5
+//! GSS token in `Authorization: Negotiate`, mutual authentication from the answer's
+//! `WWW-Authenticate`, then (over http) every message sealed with gss_wrap_iov inside the
+//! multipart/encrypted framing. One security context per keep-alive connection, so the
+//! connection is a single hyper HTTP/1.1 connection, never a pool.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext};
+use libgssapi::name::Name;
+use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE};
+use libgssapi::util::{GssIov, GssIovType};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::cli::Scheme;
+use crate::gss::{GssFailure, Tgt};
+use crate::tls::Trust;
+use crate::winrm::multipart;
+
+/// The encryption protocol pywinrm (0.5) announces for its `kerberos` transport: it
+/// authenticates with `Negotiate` (carrying a raw krb5 token, not SPNEGO), so it labels the
+/// sealed messages as SPNEGO-session-encrypted.
+pub const PROTOCOL: &str = "application/HTTP-SPNEGO-session-encrypted";
+
+/// Largest answer body read (WinRM's MaxEnvelopeSize is 500 KB).
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Where in the exchange something went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// TCP or TLS could not be set up.
+    #[error("{phase}: {detail}")]
+    Connect {
+        /// `tcp` or `tls`.
+        phase: &'static str,
+        /// What happened.
+        detail: String,
+    },
+    /// An HTTP exchange failed or timed out.
+    #[error("http: {0}")]
+    Http(String),
+    /// GSSAPI refused (token creation, mutual authentication, wrap/unwrap).
+    #[error("kerberos: {}", .0.message())]
+    Gss(GssFailure),
+    /// The peer's encrypted body is malformed or does not decrypt.
+    #[error("encryption: {0}")]
+    Encryption(String),
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// `WWW-Authenticate` values.
+    pub www_authenticate: Vec<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// Body (decrypted when it came encrypted).
+    pub body: Bytes,
+    /// Whether the body came as multipart/encrypted.
+    pub was_encrypted: bool,
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open WinRM connection.
+pub struct Session {
+    sender: SendRequest<Full<Bytes>>,
+    driver: tokio::task::JoinHandle<()>,
+    authority: String,
+    timeout: Duration,
+    encrypt: bool,
+    ctx: Option<ClientCtx>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+/// Outcome of the authentication round trip.
+#[derive(Debug, Clone)]
+pub enum AuthOutcome {
+    /// The server accepted the token and proved itself (mutual authentication).
+    Established {
+        /// Status of the authenticating request.
+        status: u16,
+    },
+    /// The server answered 401 to a valid token: credentials rejected.
+    Rejected {
+        /// `WWW-Authenticate` values of the 401.
+        offers: Vec<String>,
+    },
+    /// The server accepted but sent no (or a bad) mutual-authentication token.
+    NoMutual {
+        /// Status of the answer.
+        status: u16,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl Session {
+    /// Connects to `addr` (TLS with a verifying configuration for https).
+    pub async fn connect(
+        addr: SocketAddr,
+        host: &str,
+        port: u16,
+        scheme: Scheme,
+        trust: &Arc<Trust>,
+        timeout: Duration,
+    ) -> Result<Session, SessionError> {
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| SessionError::Connect {
+                phase: "tcp",
+                detail: format!("connect to {addr} timed out"),
+            })?
+            .map_err(|e| SessionError::Connect {
+                phase: "tcp",
+                detail: format!("connect to {addr}: {e}"),
+            })?;
+        let io: Box<dyn Io> = match scheme {
+            Scheme::Http => Box::new(tcp),
+            Scheme::Https => {
+                let name =
+                    rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| {
+                        SessionError::Connect {
+                            phase: "tls",
+                            detail: e.to_string(),
+                        }
+                    })?;
+                let connector =
+                    tokio_rustls::TlsConnector::from(Arc::new(trust.verifying_config()));
+                let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| SessionError::Connect {
+                        phase: "tls",
+                        detail: "handshake timed out".into(),
+                    })?
+                    .map_err(|e| SessionError::Connect {
+                        phase: "tls",
+                        detail: e.to_string(),
+                    })?;
+                Box::new(tls)
+            }
+        };
+        let (sender, conn) = tokio::time::timeout(
+            timeout,
+            hyper::client::conn::http1::handshake(TokioIo::new(io)),
+        )
+        .await
+        .map_err(|_| SessionError::Http("HTTP handshake timed out".into()))?
+        .map_err(|e| SessionError::Http(e.to_string()))?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Session {
+            sender,
+            driver,
+            authority: format!("{host}:{port}"),
+            timeout,
+            encrypt: scheme == Scheme::Http,
+            ctx: None,
+        })
+    }
+
+    async fn post(
+        &mut self,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<Reply, SessionError> {
+        let mut req = hyper::Request::post("/wsman")
+            .header("Host", &self.authority)
+            .header("User-Agent", crate::checks::winrm_http::USER_AGENT)
+            .header("Content-Length", body.len().to_string());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| SessionError::Http(e.to_string()))?;
+        let t = self.timeout;
+        tokio::time::timeout(t, self.sender.ready())
+            .await
+            .map_err(|_| SessionError::Http("connection not ready (timeout)".into()))?
+            .map_err(|e| SessionError::Http(format!("connection closed: {e}")))?;
+        let resp = tokio::time::timeout(t, self.sender.send_request(req))
+            .await
+            .map_err(|_| SessionError::Http("no answer within the timeout".into()))?
+            .map_err(|e| SessionError::Http(e.to_string()))?;
+        let (parts, body) = resp.into_parts();
+        let body = tokio::time::timeout(t, Limited::new(body, MAX_BODY).collect())
+            .await
+            .map_err(|_| SessionError::Http("body not received within the timeout".into()))?
+            .map_err(|e| SessionError::Http(format!("body: {e}")))?
+            .to_bytes();
+        let text = |name: &str| -> Vec<String> {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect()
+        };
+        Ok(Reply {
+            status: parts.status.as_u16(),
+            www_authenticate: text("www-authenticate"),
+            content_type: text("content-type").into_iter().next(),
+            body,
+            was_encrypted: false,
+        })
+    }
+
+    /// Sends a Kerberos token for `HTTP@host` and completes mutual authentication.
+    pub async fn authenticate(
+        &mut self,
+        tgt: &Tgt,
+        host: &str,
+    ) -> Result<AuthOutcome, SessionError> {
+        let cred = tgt.cred.clone();
+        let target = format!("HTTP@{host}");
+        // Starting the context may ask the KDC for the service ticket: keep it off the runtime.
+        let (ctx, token) = tokio::task::spawn_blocking(move || {
+            let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
+                .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
+            let mut ctx = ClientCtx::new(
+                Some(cred),
+                name,
+                CtxFlags::GSS_C_MUTUAL_FLAG
+                    | CtxFlags::GSS_C_SEQUENCE_FLAG
+                    | CtxFlags::GSS_C_CONF_FLAG
+                    | CtxFlags::GSS_C_INTEG_FLAG,
+                Some(GSS_MECH_KRB5),
+            );
+            let token = ctx
+                .step(None, None)
+                .map_err(|e| GssFailure::from_error(&e, "gss_init_sec_context"))?
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            Ok::<_, GssFailure>((ctx, token))
+        })
+        .await
+        .map_err(|e| SessionError::Http(format!("GSSAPI task: {e}")))?
+        .map_err(SessionError::Gss)?;
+        let auth = format!("Negotiate {}", B64.encode(&token));
+        // Like pywinrm with message encryption: an empty POST authenticates the connection.
+        let reply = self
+            .post(
+                &[
+                    ("Authorization", auth),
+                    ("Content-Type", "application/soap+xml;charset=UTF-8".into()),
+                ],
+                Vec::new(),
+            )
+            .await?;
+        if reply.status == 401 {
+            return Ok(AuthOutcome::Rejected {
+                offers: reply.www_authenticate,
+            });
+        }
+        let mutual = reply.www_authenticate.iter().find_map(|v| {
+            let (scheme, tok) = v.split_once(' ')?;
+            (scheme.eq_ignore_ascii_case("Kerberos") || scheme.eq_ignore_ascii_case("Negotiate"))
+                .then(|| tok.trim().to_owned())
+        });
+        let Some(mutual) = mutual else {
+            return Ok(AuthOutcome::NoMutual {
+                status: reply.status,
+                detail: "no Kerberos token in WWW-Authenticate".into(),
+            });
+        };
+        let Ok(mutual) = B64.decode(mutual) else {
+            return Ok(AuthOutcome::NoMutual {
+                status: reply.status,
+                detail: "the WWW-Authenticate token is not base64".into(),
+            });
+        };
+        let mut ctx = ctx;
+        match ctx.step(Some(&mutual), None) {
+            Ok(None) if ctx.is_complete() => {}
+            Ok(_) => {
+                return Ok(AuthOutcome::NoMutual {
+                    status: reply.status,
+                    detail: "the context is not complete after the server's token".into(),
+                });
+            }
+            Err(e) => {
+                let f = GssFailure::from_error(&e, "gss_init_sec_context (AP-REP)");
+                return Ok(AuthOutcome::NoMutual {
+                    status: reply.status,
+                    detail: f.message(),
+                });
+            }
+        }
+        self.ctx = Some(ctx);
+        Ok(AuthOutcome::Established {
+            status: reply.status,
+        })
+    }
+
+    /// Sends one SOAP envelope (sealed over http) and returns the (unsealed) answer.
+    pub async fn call(&mut self, soap: &str) -> Result<Reply, SessionError> {
+        let (headers, body) = if self.encrypt {
+            let ctx = self
+                .ctx
+                .as_mut()
+                .ok_or_else(|| SessionError::Encryption("no security context".into()))?;
+            let (header, sealed) = seal(ctx, soap.as_bytes()).map_err(SessionError::Gss)?;
+            (
+                vec![("Content-Type", multipart::content_type(PROTOCOL))],
+                multipart::encode(PROTOCOL, soap.len(), &header, &sealed),
+            )
+        } else {
+            (
+                vec![(
+                    "Content-Type",
+                    "application/soap+xml;charset=UTF-8".to_owned(),
+                )],
+                soap.as_bytes().to_vec(),
+            )
+        };
+        let mut reply = self.post(&headers, body).await?;
+        let encrypted = reply
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("multipart/encrypted"));
+        if encrypted {
+            let ctx = self.ctx.as_mut().ok_or_else(|| {
+                SessionError::Encryption("encrypted answer without a context".into())
+            })?;
+            let parts = multipart::decode(&reply.body)
+                .map_err(|e| SessionError::Encryption(e.to_string()))?;
+            let plain = unseal(ctx, parts.header, parts.ciphertext)
+                .map_err(|e| SessionError::Encryption(e.message()))?;
+            if plain.len() != parts.plaintext_len {
+                return Err(SessionError::Encryption(format!(
+                    "decrypted {} bytes, the server announced {}",
+                    plain.len(),
+                    parts.plaintext_len
+                )));
+            }
+            reply.body = Bytes::from(plain);
+            reply.was_encrypted = true;
+        }
+        Ok(reply)
+    }
+}
+
+/// gss_wrap_iov with confidentiality: returns (header, ciphertext) as WinRM frames them.
+fn seal(ctx: &mut ClientCtx, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), GssFailure> {
+    let mut data = plain.to_vec();
+    let mut iov = [
+        GssIov::new_alloc(GssIovType::Header),
+        GssIov::new(GssIovType::Data, &mut data),
+        GssIov::new_alloc(GssIovType::Padding),
+    ];
+    ctx.wrap_iov(true, &mut iov)
+        .map_err(|e| GssFailure::from_error(&e, "gss_wrap_iov"))?;
+    let header = iov[0].to_vec();
+    let padding = iov[2].to_vec();
+    drop(iov);
+    data.extend_from_slice(&padding);
+    Ok((header, data))
+}
+
+/// gss_unwrap_iov of a WinRM (header, ciphertext) pair.
+fn unseal(ctx: &mut ClientCtx, header: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, GssFailure> {
+    let mut header = header.to_vec();
+    let mut data = ciphertext.to_vec();
+    let mut iov = [
+        GssIov::new(GssIovType::Header, &mut header),
+        GssIov::new(GssIovType::Data, &mut data),
+    ];
+    ctx.unwrap_iov(&mut iov)
+        .map_err(|e| GssFailure::from_error(&e, "gss_unwrap_iov"))?;
+    drop(iov);
+    Ok(data)
+}
