@@ -100,7 +100,8 @@ def main():
         import base64
         import re
         import gssapi
-        m = re.search(r"(?:^|,)\s*%s\s+([A-Za-z0-9+/=]+)" % gss_scheme, ", ".join(resp.headers.get_all("WWW-Authenticate") or []))
+        offers = ", ".join(resp.headers.get_all("WWW-Authenticate") or [])
+        m = re.search(r"(?:^|,)\s*%s\s+([A-Za-z0-9+/=]+)" % gss_scheme, offers)
         if not m:
             print("gss-result=no-token")
         else:

@@ -78,7 +78,10 @@ log "creating $venv with $py"
 "$py" -m venv "$venv"
 log "pip install -r $(basename "$reqs")"
 "$venv/bin/pip" install --disable-pip-version-check --no-cache-dir -q -r "$reqs" >&2
-check || die "the venv cannot import winrm/kerberos/pytest (or pykerberos lacks WinRM encryption)"
+if ! check; then
+    rm -rf "$venv"
+    die "the venv cannot import winrm/kerberos/pytest (or pykerberos lacks WinRM encryption)"
+fi
 echo "$stamp_want" > "$venv/.krbprobe-stamp"
 trap - ERR
 log "ready in $(( $(date +%s) - t0 ))s: $venv ($("$venv/bin/python" -c 'import winrm; print("pywinrm", winrm.__version__)'))"

@@ -96,7 +96,7 @@ try:  # Debian's python3-gssapi (MIT krb5); optional: without it nothing is veri
 
     HAVE_GSSAPI = True
 except ImportError:  # pragma: no cover - depends on the machine
-    gssraw = None
+    gssraw = None  # type: ignore[assignment]
     HAVE_GSSAPI = False
 
 SERVER_HEADER = "Microsoft-HTTPAPI/2.0"
@@ -399,7 +399,7 @@ class Acceptor:
         name = None
         if spn:
             name = gssraw.import_name(spn.encode(), gssraw.NameType.kerberos_principal)
-        store = {b"keytab": keytab.encode()}
+        store: dict[bytes | str, bytes | str] = {b"keytab": keytab.encode()}
         self.creds = gssraw.acquire_cred_from(store, name=name, usage="accept").creds
         self.bindings = (gssraw.ChannelBindings(application_data=cbt_app_data)
                          if cbt_app_data else None)
@@ -838,7 +838,7 @@ def main() -> int:
         try:
             srv = Server((lst["host"], int(lst["port"])), Handler)
         except OSError as e:
-            raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e))
+            raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e)) from None
         info: dict[str, Any] = dict(lst)
         info["port"] = int(lst["port"])
         if lst.get("tls"):
