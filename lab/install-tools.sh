@@ -52,6 +52,7 @@ LIB_PACKAGES=(
     libgssrpc4 libkadm5srv-mit12 libkadm5clnt-mit12 libkdb5-10
     libverto1 libverto-libev1 libss2 libcom-err2
     dnsmasq-base libfaketime faketime nftables iproute2 openssl python3
+    python3-gssapi
 )
 TOOL_PACKAGES=(krb5-kdc krb5-admin-server krb5-user)
 

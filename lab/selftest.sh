@@ -135,12 +135,15 @@ declare -A A_RECORDS=(
     [kuro-ad01]=127.0.0.10 [kuro-ad02]=127.0.0.11 [kuro-ad03]=127.0.0.12 [kuro-ad04]=127.0.0.13
     [kuro-ad05]=127.0.0.14 [kuro-win01]=127.0.0.20 [kuro-win02]=127.0.0.21 [kuro-win03]=127.0.0.22
     [kuro-win04]=127.0.0.23 [kuro-win05]=127.0.0.24 [kuro-web05]=127.0.0.24 [kuro-win06]=127.0.0.25
-    [kuro-win07]=127.0.0.26
+    [kuro-win07]=127.0.0.26 [kuro-win08]=127.0.0.27 [kuro-win09]=127.0.0.28 [kuro-win10]=127.0.0.29
+    [kuro-win11]=127.0.0.30 [kuro-win12]=127.0.0.31
 )
 declare -A PTRS=(
     [127.0.0.10]=kuro-ad01 [127.0.0.11]=kuro-ad02 [127.0.0.12]=kuro-ad03 [127.0.0.13]=kuro-ad04
     [127.0.0.14]=kuro-ad05 [127.0.0.20]=kuro-win01 [127.0.0.21]=kuro-win02 [127.0.0.22]=kuro-win03
     [127.0.0.23]=kuro-win04 [127.0.0.24]=kuro-web05 [127.0.0.25]=kuro-win06 [127.0.0.26]=kuro-win07
+    [127.0.0.27]=kuro-win08 [127.0.0.28]=kuro-win09 [127.0.0.29]=kuro-win10 [127.0.0.30]=kuro-win11
+    [127.0.0.31]=kuro-win12
 )
 bad_a=() bad_aaaa=()
 for h in "${!A_RECORDS[@]}"; do
@@ -296,6 +299,36 @@ expect "kuro-win01 GET /wsman -> 405" 0 '^status=405 ' -- "${HP[@]}" --method GE
 expect "kuro-win03 5985: connection refused" fail '^error=refused' -- "${HP[@]}" 127.0.0.22 5985
 expect "kuro-win03 5986: connection refused" fail '^error=refused' -- "${HP[@]}" --https --insecure 127.0.0.22 5986
 expect "kuro-win07 5985: timeout (dropped)" fail '^error=timeout' -- "$PY" "$HERE/http_probe.py" --timeout 1 127.0.0.26 5985
+
+# ---------------------------------------------------------------- WinRM acceptor
+# A python3-gssapi initiator (ticket from the kinit awx above) against the
+# stand-in's real acceptor; lab/test_pywinrm.py does the same with pywinrm.
+if "$PY" -c 'import gssapi' 2>/dev/null; then
+    echo "# WinRM Kerberos acceptor (python3-gssapi initiator)"
+    gss() { # SCHEME:MECH HOST IP [http_probe args]: an auth-only POST /wsman
+        local g=$1 h=$2 ip=$3; shift 3
+        "${HP[@]}" --gss "$g" --spn "HTTP@$h.$D" "$@" "$ip" "${PORT:-5985}" /wsman
+    }
+    expect_lines "kuro-win01 Negotiate + raw krb5 token -> 200, AP-REP verified (mutual auth)" 0 "status=200 reason=''
+header Server: Microsoft-HTTPAPI/2.0
+gss-result=complete" -- gss Negotiate:krb5 kuro-win01 127.0.0.20
+    expect "  ... the AP-REP comes as 'WWW-Authenticate: Negotiate <token>'" 0 '^header WWW-Authenticate: Negotiate [A-Za-z0-9+/]+=*$' -- \
+        gss Negotiate:krb5 kuro-win01 127.0.0.20
+    expect "kuro-win01 Kerberos scheme -> 200, 'WWW-Authenticate: Kerberos <AP-REP>'" 0 '^header WWW-Authenticate: Kerberos [A-Za-z0-9+/]+=*$' -- \
+        gss Kerberos:krb5 kuro-win01 127.0.0.20
+    expect "kuro-win01 Negotiate + SPNEGO token -> 200, mutual auth verified" 0 '^gss-result=complete$' -- \
+        gss Negotiate:spnego kuro-win01 127.0.0.20
+    PORT=5986 expect "kuro-win06 HTTPS Negotiate -> 200, mutual auth verified" 0 '^gss-result=complete$' -- \
+        gss Negotiate:krb5 kuro-win06 127.0.0.25 --https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "kuro-win06.$D"
+    expect_lines "kuro-win08 (reject): valid token -> 401 with the plain challenges" 0 "status=401 reason=''
+gss-result=no-token" "$NEG" -- gss Negotiate:krb5 kuro-win08 127.0.0.27
+    expect "kuro-win11 (wrongkey): 401 with KRB-ERROR 'Key version is not available'" 0 \
+        '^gss-result=error .*Key version is not available' -- gss Negotiate:krb5 kuro-win11 127.0.0.30
+    expect "kuro-win12 (skew): 401 with KRB-ERROR 'Clock skew too great'" 0 \
+        '^gss-result=error .*Clock skew too great' -- gss Negotiate:krb5 kuro-win12 127.0.0.31
+else
+    echo "# (python3-gssapi not installed: WinRM acceptor checks skipped; run lab/install-tools.sh)"
+fi
 
 # ---------------------------------------------------------------- ad04 result
 echo "# waiting for the kuro-ad04 kinit (dropped packets)"

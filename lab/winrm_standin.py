@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """winrm_standin.py - WinRM look-alike HTTP(S) listeners for the krbprobe lab.
 
-One process serves every listener of the lab. Each listener has a behaviour
-(a class below) that decides what an unauthenticated or authenticated client
-sees. Before authentication the answers mimic Windows (HTTP.sys + WinRM):
+One process serves any number of listeners. Each listener has a behaviour (a
+class below) plus knobs, and decides what an unauthenticated or
+authenticated client sees. Before authentication the answers mimic Windows
+(HTTP.sys + WinRM) exactly:
 
   GET /          -> 404, HTTP.sys' small HTML "Not Found" page
   POST /wsman    -> 401, empty body (Content-Length: 0), one WWW-Authenticate
@@ -13,40 +14,90 @@ sees. Before authentication the answers mimic Windows (HTTP.sys + WinRM):
 
   every answer carries "Server: Microsoft-HTTPAPI/2.0".
 
-Behaviours (--listen ...=NAME):
-  negotiate   offers "Negotiate" and "Kerberos" (a default domain-joined host).
-              Tokens are NOT verified yet: a request with an Authorization
-              header gets 401 again (a later lab issue adds a real acceptor:
-              subclass NegotiateBehaviour and override authenticate()).
+Behaviours (--listen ...=NAME[+KNOB...]):
+  negotiate   offers "Negotiate" and "Kerberos" (a default domain-joined host)
+              and accepts both schemes through a real GSSAPI acceptor
+              (python3-gssapi, MIT krb5) with the listener's keytab. A raw
+              krb5 token (what pywinrm/pykerberos send) and a SPNEGO token are
+              both accepted. Mutual auth: the first authenticated response
+              carries "WWW-Authenticate: <same scheme> <AP-REP>". One security
+              context per keep-alive connection; later requests on the same
+              connection need no Authorization header.
+              Bodies over http must be MS-WSMV encrypted (multipart/encrypted,
+              HTTP-SPNEGO-/HTTP-Kerberos-session-encrypted, gss_wrap_iov) as
+              with AllowUnencrypted=false: a plain SOAP body gets HTTP 500 with
+              an empty body. Over https plain SOAP (and encrypted) is fine.
+              WS-Management: Identify, Create shell, Command, Receive (fixed
+              stdout "krbprobe-lab\\r\\n", exit code 0), Signal, Send, Delete;
+              errors are s:Fault + f:WSManFault like Windows.
+              Without python3-gssapi (or without a keytab) tokens are not
+              verified: every token gets 401 again.
   basic       offers only 'Basic realm="WSMAN"' (Kerberos/Negotiate disabled
               on the host). Credentials given with --basic-user USER:PASSWORD
               get 200 with a WS-Man IdentifyResponse; others get 401.
 
+Knobs (negotiate only):
+  reject      401 (challenges again) after a valid token: the credentials are
+              "rejected", as for a user without WinRM access.
+  deny        Create shell -> HTTP 500, s:Sender w:AccessDenied, WSManFault
+              Code="5" "Access is denied. "
+  noencrypt   the host speaks only plain SOAP (AllowUnencrypted=true and no
+              MS-WSMV encryption): an encrypted body -> 415 Unsupported Media
+              Type, empty body; plain SOAP over http is accepted.
+  wrongkey    label only: lab/run gives this listener a stale keytab (an
+              older kvno of its SPN), so the acceptor fails -> 401.
+  skew        label only: lab/run runs this listener in a second stand-in
+              process under libfaketime, so the acceptor answers
+              KRB_AP_ERR_SKEW -> 401 (with the KRB-ERROR token).
+
 Usage:
   winrm_standin.py [--config FILE.json] [--listen SPEC]... [--cert PEM
-                   --key PEM] [--basic-user USER:PASS] [--ready-file PATH]
-                   [--log FILE]
-  SPEC: [https://]HOST:PORT=BEHAVIOUR, e.g. 127.0.0.20:5985=negotiate,
-        https://127.0.0.25:5986=negotiate (needs --cert/--key or per-listener
-        cert/key in the JSON config).
+                   --key PEM] [--keytab KEYTAB] [--domain DNSDOMAIN]
+                   [--realm REALM] [--basic-user USER:PASS]
+                   [--ready-file PATH] [--log FILE]
+  SPEC: [https://]HOST:PORT=BEHAVIOUR[+KNOB...], e.g. 127.0.0.20:5985=negotiate,
+        127.0.0.27:5985=negotiate+reject, https://127.0.0.25:5986=negotiate
+        (https needs --cert/--key or per-listener cert/key in the JSON config).
   JSON config: {"listeners": [{"host": "127.0.0.20", "port": 5985,
-                 "behaviour": "negotiate", "name": "kuro-win01",
-                 "tls": false, "cert": "...", "key": "..."}],
-                "basic_users": {"user": "password"}}
+                 "behaviour": "negotiate", "knobs": ["reject"],
+                 "name": "kuro-win01", "spn": "HTTP/kuro-win01.dom@REALM",
+                 "keytab": "...", "tls": false, "cert": "...", "key": "..."}],
+                "basic_users": {"user": "password"}, "keytab": "...",
+                "domain": "...", "realm": "..."}
+  A listener's acceptor name is its "spn", else HTTP/<name>.<domain>@<realm>
+  when name, domain and realm are known, else any key in the keytab.
 
 The ready file is written once every listener is bound, so a caller can wait
-for it. SIGTERM/SIGINT shut all listeners down. Stdlib only.
+for it. SIGTERM/SIGINT shut all listeners down.
 """
+from __future__ import annotations
+
 import argparse
 import base64
 import datetime
+import hashlib
 import json
 import os
+import re
 import signal
 import ssl
+import struct
 import sys
 import threading
+import uuid
+import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+from xml.sax.saxutils import escape
+
+try:  # Debian's python3-gssapi (MIT krb5); optional: without it nothing is verified
+    import gssapi.raw as gssraw
+    from gssapi.raw import IOV, IOVBufferType, unwrap_iov, wrap_iov
+
+    HAVE_GSSAPI = True
+except ImportError:  # pragma: no cover - depends on the machine
+    gssraw = None  # type: ignore[assignment]
+    HAVE_GSSAPI = False
 
 SERVER_HEADER = "Microsoft-HTTPAPI/2.0"
 
@@ -60,25 +111,389 @@ HTTPSYS_404_BODY = (
     "</BODY></HTML>\r\n"
 ).encode("ascii")
 
-IDENTIFY_RESPONSE = (
-    '<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
-    "<s:Header/><s:Body>"
-    '<wsmid:IdentifyResponse xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">'
-    "<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion>"
-    "<wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>"
-    "<wsmid:ProductVersion>OS: 10.0.20348 SP: 0.0 Stack: 3.0</wsmid:ProductVersion>"
-    "</wsmid:IdentifyResponse></s:Body></s:Envelope>"
-).encode("utf-8")
+PRODUCT_VERSION = "OS: 10.0.17763 SP: 0.0 Stack: 3.0"
+
+# XML namespaces of WS-Management as Windows uses them.
+NS_S = "http://www.w3.org/2003/05/soap-envelope"
+NS_A = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+NS_X = "http://schemas.xmlsoap.org/ws/2004/09/transfer"
+NS_W = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+NS_P = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
+NS_RSP = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+NS_WSMID = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"
+NS_F = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+CMD_RESOURCE = NS_RSP + "/cmd"
+ACTION_FAULT = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
+
+# Fixed output of every command run in a shell.
+COMMAND_STDOUT = b"krbprobe-lab\r\n"
+COMMAND_EXIT_CODE = 0
+
+# MS-WSMV 2.2.9.1 encrypted bodies.
+ENC_BOUNDARY = b"--Encrypted Boundary"
+ENC_PROTOCOL_SPNEGO = "application/HTTP-SPNEGO-session-encrypted"
+ENC_PROTOCOL_KERBEROS = "application/HTTP-Kerberos-session-encrypted"
+ENC_OCTET_STREAM = b"\tContent-Type: application/octet-stream\r\n"
+
+KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew")
+
+
+def identify_response(authenticated: bool) -> bytes:
+    """The body of a wsmid:IdentifyResponse as Windows Server 2019 sends it."""
+    profiles = ""
+    if authenticated:
+        profiles = ("<wsmid:SecurityProfiles><wsmid:SecurityProfileName>"
+                    "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos"
+                    "</wsmid:SecurityProfileName></wsmid:SecurityProfiles>")
+    return (
+        '<s:Envelope xml:lang="en-US" xmlns:s="%s"><s:Header/><s:Body>'
+        '<wsmid:IdentifyResponse xmlns:wsmid="%s">'
+        "<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion>"
+        "<wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>"
+        "<wsmid:ProductVersion>%s</wsmid:ProductVersion>%s"
+        "</wsmid:IdentifyResponse></s:Body></s:Envelope>" % (NS_S, NS_WSMID, PRODUCT_VERSION, profiles)
+    ).encode("utf-8")
+
+
+IDENTIFY_RESPONSE = identify_response(False)
 
 
 class Response:
     """What a behaviour wants sent: status, reason phrase, headers, body."""
 
-    def __init__(self, status, reason="", headers=None, body=b""):
+    def __init__(self, status: int, reason: str = "", headers: Optional[list[tuple[str, str]]] = None,
+                 body: bytes = b"") -> None:
         self.status = status
         self.reason = reason
         self.headers = list(headers or [])
         self.body = body
+
+
+# --------------------------------------------------------------------------
+# WS-Management
+
+
+def new_guid() -> str:
+    """A GUID the way Windows writes them (upper case)."""
+    return str(uuid.uuid4()).upper()
+
+
+def soap_envelope(action: str, relates_to: str, body: str) -> bytes:
+    """A WS-Management response envelope with Windows' namespace prefixes."""
+    return (
+        '<s:Envelope xml:lang="en-US" xmlns:s="%s" xmlns:a="%s" xmlns:x="%s" xmlns:w="%s" '
+        'xmlns:rsp="%s" xmlns:p="%s"><s:Header><a:Action>%s</a:Action>'
+        "<a:MessageID>uuid:%s</a:MessageID><a:To>%s</a:To><a:RelatesTo>%s</a:RelatesTo>"
+        "</s:Header><s:Body>%s</s:Body></s:Envelope>"
+        % (NS_S, NS_A, NS_X, NS_W, NS_RSP, NS_P, escape(action), new_guid(), ANONYMOUS,
+           escape(relates_to), body)
+    ).encode("utf-8")
+
+
+def soap_fault(relates_to: str, code: str, subcode: str, reason: str, wsman_code: int,
+               machine: str) -> bytes:
+    """An s:Fault with a Microsoft f:WSManFault detail (what pywinrm parses)."""
+    body = (
+        "<s:Fault><s:Code><s:Value>%s</s:Value><s:Subcode><s:Value>%s</s:Value></s:Subcode>"
+        '</s:Code><s:Reason><s:Text xml:lang="en-US">%s</s:Text></s:Reason><s:Detail>'
+        '<f:WSManFault xmlns:f="%s" Code="%d" Machine="%s"><f:Message>%s</f:Message>'
+        "</f:WSManFault></s:Detail></s:Fault>"
+        % (escape(code), escape(subcode), escape(reason), NS_F, wsman_code, escape(machine),
+           escape(reason))
+    )
+    return soap_envelope(ACTION_FAULT, relates_to, body)
+
+
+class ShellTable:
+    """The shells and commands of one stand-in process (shared by all connections)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shells: dict[str, set[str]] = {}
+
+    def create(self) -> str:
+        """Create a shell, return its ShellId."""
+        sid = new_guid()
+        with self._lock:
+            self._shells[sid] = set()
+        return sid
+
+    def add_command(self, sid: str) -> Optional[str]:
+        """Start a command in shell sid; None if the shell does not exist."""
+        cid = new_guid()
+        with self._lock:
+            if sid not in self._shells:
+                return None
+            self._shells[sid].add(cid)
+        return cid
+
+    def exists(self, sid: str) -> bool:
+        """Is there a shell sid?"""
+        with self._lock:
+            return sid in self._shells
+
+    def delete(self, sid: str) -> bool:
+        """Delete shell sid; False if it did not exist."""
+        with self._lock:
+            return self._shells.pop(sid, None) is not None
+
+
+class WsmanRequest:
+    """The parts of a WS-Management request envelope the stand-in looks at."""
+
+    def __init__(self, xml: bytes) -> None:
+        root = ET.fromstring(xml)
+        header = root.find("{%s}Header" % NS_S)
+        self.body = root.find("{%s}Body" % NS_S)
+        self.action = self._text(header, "{%s}Action" % NS_A)
+        self.message_id = self._text(header, "{%s}MessageID" % NS_A)
+        self.resource_uri = self._text(header, "{%s}ResourceURI" % NS_W)
+        self.shell_id = ""
+        if header is not None:
+            for sel in header.iter("{%s}Selector" % NS_W):
+                if sel.get("Name") == "ShellId":
+                    self.shell_id = (sel.text or "").strip()
+
+    @staticmethod
+    def _text(parent: Optional[ET.Element], tag: str) -> str:
+        if parent is None:
+            return ""
+        el = parent.find(tag)
+        return (el.text or "").strip() if el is not None else ""
+
+    def is_identify(self) -> bool:
+        """A wsmid:Identify request (no WS-Addressing action)."""
+        return self.body is not None and self.body.find("{%s}Identify" % NS_WSMID) is not None
+
+    def body_child(self, tag: str) -> Optional[ET.Element]:
+        """The first element named tag anywhere in the body."""
+        if self.body is None:
+            return None
+        return next(self.body.iter(tag), None)
+
+
+class Wsman:
+    """A tiny WinRM service: the cmd shell plugin plus Identify."""
+
+    def __init__(self, shells: ShellTable, machine: str, address: str, deny: bool) -> None:
+        self.shells = shells
+        self.machine = machine
+        self.address = address
+        self.deny = deny
+
+    def handle(self, xml: bytes, user: str, client_ip: str) -> tuple[int, bytes]:
+        """Answer one SOAP request: (HTTP status, SOAP response).
+        user: the client principal (shown as the shell's DOMAIN\\user Owner)."""
+        name, _, realm = user.partition("@")
+        owner = "%s\\%s" % (realm.split(".")[0], name) if realm else user
+        try:
+            req = WsmanRequest(xml)
+        except ET.ParseError:
+            return 400, b""
+        if req.is_identify():
+            return 200, identify_response(True)
+        mid = req.message_id
+        action = req.action
+        if action.endswith("/transfer/Create") and req.resource_uri == CMD_RESOURCE:
+            if self.deny:
+                return 500, soap_fault(mid, "s:Sender", "w:AccessDenied", "Access is denied. ", 5,
+                                       self.machine)
+            sid = self.shells.create()
+            shell = req.body_child("{%s}Shell" % NS_RSP)
+            ins = self._child_text(shell, "InputStreams", "stdin")
+            outs = self._child_text(shell, "OutputStreams", "stdout stderr")
+            body = (
+                "<x:ResourceCreated><a:Address>%s</a:Address><a:ReferenceParameters>"
+                "<w:ResourceURI>%s</w:ResourceURI><w:SelectorSet>"
+                '<w:Selector Name="ShellId">%s</w:Selector></w:SelectorSet></a:ReferenceParameters>'
+                "</x:ResourceCreated>"
+                "<rsp:Shell><rsp:ShellId>%s</rsp:ShellId><rsp:ResourceUri>%s</rsp:ResourceUri>"
+                "<rsp:Owner>%s</rsp:Owner><rsp:ClientIP>%s</rsp:ClientIP>"
+                "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>%s</rsp:InputStreams>"
+                "<rsp:OutputStreams>%s</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>"
+                "<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>"
+                % (escape(self.address), CMD_RESOURCE, sid, sid, CMD_RESOURCE, escape(owner),
+                   escape(client_ip), escape(ins), escape(outs))
+            )
+            return 200, soap_envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
+                                      mid, body)
+        if action.endswith("/transfer/Create"):
+            return 500, soap_fault(mid, "s:Sender", "w:DestinationUnreachable",
+                                   "The WS-Management service cannot process the request because the "
+                                   "resource URI is not supported. ", 2150858770, self.machine)
+        shell_actions = ("/transfer/Delete", "/shell/Command", "/shell/Receive", "/shell/Signal",
+                         "/shell/Send")
+        if not action.endswith(shell_actions):
+            return 500, soap_fault(mid, "s:Sender", "a:ActionNotSupported",
+                                   "The WS-Management service cannot process the request because the "
+                                   "action is not supported. ", 2150858771, self.machine)
+        if not self.shells.exists(req.shell_id):
+            return 500, soap_fault(
+                mid, "s:Sender", "w:InvalidSelectors",
+                "The request for the Windows Remote Shell with ShellId %s failed because the shell was "
+                "not found on the server. Possible causes are: the specified ShellId is incorrect or "
+                "the shell no longer exists on the server. Provide the correct ShellId or create a new "
+                "shell and retry the operation. " % req.shell_id, 2150858843, self.machine)
+        if action.endswith("/transfer/Delete"):
+            self.shells.delete(req.shell_id)
+            return 200, soap_envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse",
+                                      mid, "")
+        if action.endswith("/shell/Command"):
+            cid = self.shells.add_command(req.shell_id) or new_guid()
+            return 200, soap_envelope(NS_RSP + "/CommandResponse", mid,
+                                      "<rsp:CommandResponse><rsp:CommandId>%s</rsp:CommandId>"
+                                      "</rsp:CommandResponse>" % cid)
+        if action.endswith("/shell/Receive"):
+            stream = req.body_child("{%s}DesiredStream" % NS_RSP)
+            cid = escape(stream.get("CommandId", "") if stream is not None else "")
+            out = base64.b64encode(COMMAND_STDOUT).decode("ascii")
+            body = (
+                '<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="%s">%s</rsp:Stream>'
+                '<rsp:Stream Name="stdout" CommandId="%s" End="true"></rsp:Stream>'
+                '<rsp:Stream Name="stderr" CommandId="%s" End="true"></rsp:Stream>'
+                '<rsp:CommandState CommandId="%s" State="%s/CommandState/Done">'
+                "<rsp:ExitCode>%d</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>"
+                % (cid, out, cid, cid, cid, NS_RSP, COMMAND_EXIT_CODE)
+            )
+            return 200, soap_envelope(NS_RSP + "/ReceiveResponse", mid, body)
+        if action.endswith("/shell/Signal"):
+            return 200, soap_envelope(NS_RSP + "/SignalResponse", mid, "<rsp:SignalResponse/>")
+        return 200, soap_envelope(NS_RSP + "/SendResponse", mid, "<rsp:SendResponse/>")
+
+    @staticmethod
+    def _child_text(parent: Optional[ET.Element], local: str, default: str) -> str:
+        if parent is None:
+            return default
+        el = parent.find("{%s}%s" % (NS_RSP, local))
+        return (el.text or default).strip() if el is not None else default
+
+
+# --------------------------------------------------------------------------
+# GSSAPI acceptor and MS-WSMV message encryption
+
+
+def tls_server_end_point(cert_pem_path: str) -> bytes:
+    """RFC 5929 tls-server-end-point application data for a PEM certificate
+    (SHA-256 of the DER certificate, the hash for sha1/sha256-signed certs)."""
+    with open(cert_pem_path) as f:
+        pem = f.read()
+    first = pem[: pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
+    der = ssl.PEM_cert_to_DER_cert(first)
+    return b"tls-server-end-point:" + hashlib.sha256(der).digest()
+
+
+class GssFailure(Exception):
+    """The acceptor refused a token; error_token is MIT's KRB-ERROR, if any."""
+
+    def __init__(self, message: str, error_token: Optional[bytes]) -> None:
+        super().__init__(message)
+        self.error_token = error_token
+
+
+class Acceptor:
+    """A GSSAPI acceptor for one listener: keytab, acceptor name, channel bindings."""
+
+    def __init__(self, keytab: str, spn: Optional[str], cbt_app_data: Optional[bytes]) -> None:
+        assert gssraw is not None
+        name = None
+        if spn:
+            name = gssraw.import_name(spn.encode(), gssraw.NameType.kerberos_principal)
+        store: dict[bytes | str, bytes | str] = {b"keytab": keytab.encode()}
+        self.creds = gssraw.acquire_cred_from(store, name=name, usage="accept").creds
+        self.bindings = (gssraw.ChannelBindings(application_data=cbt_app_data)
+                         if cbt_app_data else None)
+
+    def accept(self, token: bytes, context: Any = None) -> Any:
+        """One accept_sec_context step; raises GssFailure."""
+        assert gssraw is not None
+        try:
+            return gssraw.accept_sec_context(token, acceptor_creds=self.creds, context=context,
+                                             channel_bindings=self.bindings)
+        except gssraw.GSSError as e:
+            raise GssFailure(str(e), getattr(e, "token", None)) from None
+
+
+class GssSession:
+    """An established security context of one keep-alive connection."""
+
+    def __init__(self, context: Any, scheme: str, user: str, mech: str) -> None:
+        self.context = context
+        self.scheme = scheme
+        self.user = user
+        self.mech = mech
+
+    def protocol(self) -> str:
+        """The MS-WSMV protocol string that goes with the auth scheme."""
+        return ENC_PROTOCOL_KERBEROS if self.scheme.lower() == "kerberos" else ENC_PROTOCOL_SPNEGO
+
+    def seal(self, data: bytes) -> bytes:
+        """gss_wrap_iov(HEADER, DATA, PADDING): <u32le header length><header><ciphertext>."""
+        iov = IOV(IOVBufferType.header, data, IOVBufferType.padding, std_layout=False)
+        wrap_iov(self.context, iov, confidential=True)
+        header, enc, pad = iov[0].value or b"", iov[1].value or b"", iov[2].value or b""
+        return struct.pack("<I", len(header)) + header + enc + pad
+
+    def unseal(self, stream: bytes) -> bytes:
+        """The inverse of seal (gss_unwrap_iov; plain gss_unwrap as a fallback)."""
+        if len(stream) < 4:
+            raise ValueError("encrypted part shorter than its length prefix")
+        hlen = struct.unpack("<I", stream[:4])[0]
+        header, data = stream[4:4 + hlen], stream[4 + hlen:]
+        if len(header) != hlen:
+            raise ValueError("encrypted part shorter than its header length %d" % hlen)
+        try:
+            iov = IOV((IOVBufferType.header, False, header), data, std_layout=False)
+            unwrap_iov(self.context, iov)
+            return iov[1].value or b""
+        except gssraw.GSSError:
+            return gssraw.unwrap(self.context, header + data).message
+
+    def encrypt_body(self, soap: bytes, protocol: str) -> bytes:
+        """A multipart/encrypted body with one encrypted SOAP message."""
+        return (ENC_BOUNDARY + b"\r\n"
+                + b"\tContent-Type: " + protocol.encode() + b"\r\n"
+                + b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
+                + str(len(soap)).encode() + b"\r\n"
+                + ENC_BOUNDARY + b"\r\n" + ENC_OCTET_STREAM + self.seal(soap)
+                + ENC_BOUNDARY + b"--\r\n")
+
+    def decrypt_body(self, body: bytes) -> bytes:
+        """The SOAP message(s) of a multipart/encrypted body; ValueError if malformed."""
+        parts = [p for p in body.split(ENC_BOUNDARY + b"\r\n") if p]
+        if not parts or len(parts) % 2:
+            raise ValueError("expected pairs of MIME parts, got %d parts" % len(parts))
+        out = b""
+        for i in range(0, len(parts), 2):
+            m = re.search(rb"Length=(\d+)", parts[i])
+            if not m:
+                raise ValueError("no OriginalContent Length in part %d" % i)
+            payload = parts[i + 1]
+            if payload.endswith(ENC_BOUNDARY + b"--\r\n"):
+                payload = payload[: -len(ENC_BOUNDARY + b"--\r\n")]
+            if not payload.startswith(ENC_OCTET_STREAM):
+                raise ValueError("encrypted part lacks 'Content-Type: application/octet-stream'")
+            plain = self.unseal(payload[len(ENC_OCTET_STREAM):])
+            if len(plain) != int(m.group(1)):
+                raise ValueError("decrypted length %d != OriginalContent Length %s"
+                                 % (len(plain), m.group(1).decode()))
+            out += plain
+        return out
+
+
+def token_kind(token: bytes) -> str:
+    """'krb5' for a raw RFC 1964/4121 token, 'spnego' for SPNEGO, else 'other'."""
+    if token.startswith(b"\x60") and b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" in token[:20]:
+        return "krb5"
+    if token.startswith(b"\x60") and b"\x06\x06\x2b\x06\x01\x05\x05\x02" in token[:20]:
+        return "spnego"
+    if token.startswith(b"\x60") and b"\x06\x09\x2a\x86\x48\x82\xf7\x12\x01\x02\x02" in token[:20]:
+        return "krb5 (MS OID)"
+    return "other"
+
+
+# --------------------------------------------------------------------------
+# Behaviours
 
 
 class Behaviour:
@@ -86,24 +501,29 @@ class Behaviour:
 
     name = "base"
 
-    def __init__(self, listener, options):
+    def __init__(self, listener: dict[str, Any], options: dict[str, Any]) -> None:
         self.listener = listener
         self.options = options
+        self.knobs: set[str] = set(listener.get("knobs", ()))
 
-    def challenges(self):
+    def challenges(self) -> list[str]:
         """WWW-Authenticate values offered on a 401, in order."""
         return []
 
-    def unauthorized(self):
-        # WinRM answers 401 with an empty reason phrase and an empty body.
-        return Response(401, "", [("WWW-Authenticate", c) for c in self.challenges()]
-                        + [("Content-Length", "0")])
+    def unauthorized(self, extra: Optional[list[tuple[str, str]]] = None) -> Response:
+        """401 as WinRM sends it: empty reason phrase, empty body, the challenges."""
+        hdrs = extra if extra is not None else [("WWW-Authenticate", c) for c in self.challenges()]
+        return Response(401, "", hdrs + [("Content-Length", "0")])
 
-    def authenticate(self, handler, scheme, credentials, body):
+    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
         """Called for POST /wsman with an Authorization header.
-        scheme: e.g. "Negotiate"; credentials: the rest of the header.
-        Return a Response."""
+        scheme: e.g. "Negotiate"; credentials: the rest of the header."""
         return self.unauthorized()
+
+    def continue_session(self, handler: "Handler", body: bytes) -> Optional[Response]:
+        """Called for POST /wsman without an Authorization header: a Response if
+        the connection is already authenticated, else None (-> 401)."""
+        return None
 
 
 class NegotiateBehaviour(Behaviour):
@@ -111,15 +531,118 @@ class NegotiateBehaviour(Behaviour):
 
     name = "negotiate"
 
-    def challenges(self):
+    def __init__(self, listener: dict[str, Any], options: dict[str, Any]) -> None:
+        super().__init__(listener, options)
+        self.acceptor: Optional[Acceptor] = None
+        self.acceptor_error = ""
+        keytab = listener.get("keytab") or options.get("keytab")
+        if not HAVE_GSSAPI:
+            self.acceptor_error = "python3-gssapi is not installed"
+        elif not keytab:
+            self.acceptor_error = "no keytab"
+        else:
+            cbt = tls_server_end_point(listener["cert"]) if listener.get("tls") else None
+            try:
+                self.acceptor = Acceptor(keytab, listener.get("spn"), cbt)
+            except gssraw.GSSError as e:  # e.g. the SPN is not in the keytab (kuro-win02)
+                self.acceptor_error = "acceptor credentials for %s: %s" % (listener.get("spn"), e)
+                try:
+                    self.acceptor = Acceptor(keytab, None, cbt)
+                    self.acceptor_error = ""
+                except gssraw.GSSError as e2:
+                    self.acceptor_error += "; any key in %s: %s" % (keytab, e2)
+        self.wsman = Wsman(options["shells"], listener.get("fqdn") or listener["host"],
+                           "%s://%s:%d/wsman" % ("https" if listener.get("tls") else "http",
+                                                 listener.get("fqdn") or listener["host"],
+                                                 listener["port"]),
+                           deny="deny" in self.knobs)
+
+    def challenges(self) -> list[str]:
         return ["Negotiate", "Kerberos"]
 
-    def authenticate(self, handler, scheme, credentials, body):
-        # No GSSAPI in the stdlib: the token is not verified (yet). Answer as
-        # Windows does for a token it rejects: 401 with the challenges again.
-        handler.log_message("%s token (%d chars) not verified: stand-in has no acceptor yet",
-                            scheme, len(credentials))
-        return self.unauthorized()
+    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
+        if scheme.lower() not in ("negotiate", "kerberos"):
+            handler.gss = None
+            return self.unauthorized()
+        if self.acceptor is None:
+            handler.log_message("%s token (%d chars) not verified: %s", scheme, len(credentials),
+                                self.acceptor_error)
+            return self.unauthorized()
+        try:
+            token = base64.b64decode(credentials.strip(), validate=True)
+        except ValueError:
+            handler.log_message("%s: Authorization is not base64", scheme)
+            return self.unauthorized()
+        kind = token_kind(token)
+        partial = handler.gss_partial if handler.gss_partial and handler.gss_partial[0] == scheme else None
+        handler.gss = None
+        handler.gss_partial = None
+        try:
+            res = self.acceptor.accept(token, partial[1] if partial else None)
+        except GssFailure as e:
+            handler.log_message("%s %s token rejected: %s%s", scheme, kind, e,
+                                " (answering the KRB-ERROR token)" if e.error_token else "")
+            if e.error_token:
+                return self.unauthorized([("WWW-Authenticate", "%s %s" % (
+                    scheme, base64.b64encode(e.error_token).decode("ascii")))])
+            return self.unauthorized()
+        out = base64.b64encode(res.token).decode("ascii") if res.token else ""
+        if res.more_steps:
+            handler.gss_partial = (scheme, res.context)
+            return self.unauthorized([("WWW-Authenticate", "%s %s" % (scheme, out))])
+        user = gssraw.display_name(res.initiator_name).name.decode("utf-8", "replace")
+        handler.log_message("%s %s token accepted: %s (mech %s, mutual token %d bytes)%s", scheme, kind,
+                            user, res.mech.dotted_form, len(res.token or b""),
+                            "; knob reject: 401" if "reject" in self.knobs else "")
+        if "reject" in self.knobs:
+            return self.unauthorized()
+        handler.gss = GssSession(res.context, scheme, user, res.mech.dotted_form)
+        resp = self.exchange(handler, body)
+        if out:
+            resp.headers.insert(0, ("WWW-Authenticate", "%s %s" % (scheme, out)))
+        return resp
+
+    def continue_session(self, handler: "Handler", body: bytes) -> Optional[Response]:
+        if handler.gss is None:
+            return None
+        return self.exchange(handler, body)
+
+    def exchange(self, handler: "Handler", body: bytes) -> Response:
+        """One WS-Management request on an authenticated connection."""
+        sess = handler.gss
+        assert sess is not None
+        ctype = handler.headers.get("Content-Type", "")
+        tls = bool(self.listener.get("tls"))
+        protocol = None
+        if ctype.lower().startswith(("multipart/encrypted", "multipart/x-multi-encrypted")):
+            if "noencrypt" in self.knobs:
+                handler.log_message("encrypted body refused (knob noencrypt): 415")
+                return Response(415, "Unsupported Media Type", [("Content-Length", "0")])
+            m = re.search(r'protocol="([^"]+)"', ctype)
+            protocol = m.group(1) if m else ""
+            if protocol not in (ENC_PROTOCOL_SPNEGO, ENC_PROTOCOL_KERBEROS):
+                handler.log_message("unknown encryption protocol %r: 400", protocol)
+                return Response(400, "", [("Content-Length", "0")])
+            try:
+                soap = sess.decrypt_body(body)
+            except (ValueError, gssraw.GSSError) as e:
+                handler.log_message("cannot decrypt the %s body: %s: 400", protocol, e)
+                return Response(400, "", [("Content-Length", "0")])
+        elif not body:
+            # pywinrm's first, empty POST only establishes the security context.
+            return Response(200, "", [("Content-Length", "0")])
+        elif not tls and "noencrypt" not in self.knobs:
+            # AllowUnencrypted=false (the default): Windows refuses plain SOAP over http.
+            handler.log_message("unencrypted SOAP over http refused (AllowUnencrypted=false): 500")
+            return Response(500, "", [("Content-Length", "0")])
+        else:
+            soap = body
+        status, xml = self.wsman.handle(soap, sess.user, handler.client_address[0])
+        if protocol is None:
+            return Response(status, "", [("Content-Type", "application/soap+xml;charset=UTF-8")], xml)
+        enc = sess.encrypt_body(xml, protocol)
+        return Response(status, "", [("Content-Type", 'multipart/encrypted;protocol="%s";boundary='
+                                      '"Encrypted Boundary"' % protocol)], enc)
 
 
 class BasicOnlyBehaviour(Behaviour):
@@ -127,10 +650,10 @@ class BasicOnlyBehaviour(Behaviour):
 
     name = "basic"
 
-    def challenges(self):
+    def challenges(self) -> list[str]:
         return ['Basic realm="WSMAN"']
 
-    def authenticate(self, handler, scheme, credentials, body):
+    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
         if scheme.lower() != "basic":
             return self.unauthorized()
         try:
@@ -147,36 +670,45 @@ class BasicOnlyBehaviour(Behaviour):
 BEHAVIOURS = {cls.name: cls for cls in (NegotiateBehaviour, BasicOnlyBehaviour)}
 
 
+# --------------------------------------------------------------------------
+# HTTP plumbing
+
+
 class Handler(BaseHTTPRequestHandler):
+    """One instance per TCP connection (so per keep-alive security context)."""
+
     protocol_version = "HTTP/1.1"
     server_version = SERVER_HEADER
     sys_version = ""
+    server: "Server"
 
     timeout = 30  # seconds a connection may idle
 
-    def version_string(self):
+    def version_string(self) -> str:
         return SERVER_HEADER
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
+        self.gss: Optional[GssSession] = None
+        self.gss_partial: Optional[tuple[str, Any]] = None
         if self.server.ssl_context is not None:
             self.request.do_handshake()
 
     # -- plumbing ----------------------------------------------------------
-    def log_message(self, fmt, *args):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         lst = self.server.listener
         line = "%s %s:%d %s %s\n" % (
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            lst["host"], lst["port"], self.client_address[0], fmt % args)
+            lst["host"], lst["port"], self.client_address[0], format % args)
         with self.server.log_lock:
             self.server.log_file.write(line)
             self.server.log_file.flush()
 
-    def read_body(self):
+    def read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def send(self, resp):
+    def send(self, resp: Response) -> None:
         self.send_response(resp.status, resp.reason)
         names = {h.lower() for h, _ in resp.headers}
         for h, v in resp.headers:
@@ -187,26 +719,27 @@ class Handler(BaseHTTPRequestHandler):
         if resp.body and self.command != "HEAD":
             self.wfile.write(resp.body)
 
-    def not_found(self):
+    def not_found(self) -> None:
         self.send(Response(404, "Not Found",
                            [("Content-Type", "text/html; charset=us-ascii")], HTTPSYS_404_BODY))
 
-    def path_only(self):
+    def path_only(self) -> str:
         return self.path.split("?", 1)[0].lower()
 
     # -- verbs -------------------------------------------------------------
-    def do_POST(self):
+    def do_POST(self) -> None:
         body = self.read_body()
         if self.path_only() != "/wsman":
             return self.not_found()
         behaviour = self.server.behaviour
         authz = self.headers.get("Authorization")
         if not authz:
-            return self.send(behaviour.unauthorized())
+            resp = behaviour.continue_session(self, body)
+            return self.send(resp if resp is not None else behaviour.unauthorized())
         scheme, _, creds = authz.partition(" ")
         return self.send(behaviour.authenticate(self, scheme, creds, body))
 
-    def _other(self):
+    def _other(self) -> None:
         self.read_body()
         if self.path_only() == "/wsman":
             return self.send(Response(405, "", [("Allow", "POST"), ("Content-Length", "0")]))
@@ -216,11 +749,17 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
+    """One listener."""
+
     daemon_threads = True
     allow_reuse_address = True
-    ssl_context = None
+    ssl_context: Optional[ssl.SSLContext] = None
+    listener: dict[str, Any]
+    behaviour: Behaviour
+    log_file: Any
+    log_lock: threading.Lock
 
-    def get_request(self):
+    def get_request(self) -> tuple[Any, Any]:
         sock, addr = self.socket.accept()
         if self.ssl_context is not None:
             # Handshake later, in the request's own thread (Handler.setup), so
@@ -228,14 +767,16 @@ class Server(ThreadingHTTPServer):
             sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, addr
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
-        self.log_file.write("%s:%d %s error: %r\n" % (self.listener["host"], self.listener["port"],
-                                                     client_address[0], exc))
-        self.log_file.flush()
+        with self.log_lock:
+            self.log_file.write("%s:%d %s error: %r\n" % (self.listener["host"], self.listener["port"],
+                                                         client_address[0], exc))
+            self.log_file.flush()
 
 
-def parse_listen(spec):
+def parse_listen(spec: str) -> dict[str, Any]:
+    """[https://]HOST:PORT=BEHAVIOUR[+KNOB...] -> listener dict."""
     tls = False
     if spec.startswith("https://"):
         tls, spec = True, spec[len("https://"):]
@@ -244,30 +785,39 @@ def parse_listen(spec):
     addr, _, behaviour = spec.partition("=")
     host, _, port = addr.rpartition(":")
     if not host or not port.isdigit() or not behaviour:
-        raise SystemExit("bad --listen %r: want [https://]HOST:PORT=BEHAVIOUR" % spec)
-    return {"host": host, "port": int(port), "behaviour": behaviour, "tls": tls}
+        raise SystemExit("bad --listen %r: want [https://]HOST:PORT=BEHAVIOUR[+KNOB...]" % spec)
+    behaviour, *knobs = behaviour.split("+")
+    return {"host": host, "port": int(port), "behaviour": behaviour, "knobs": knobs, "tls": tls}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+def main() -> int:
+    """Parse arguments, bind every listener, serve until SIGTERM/SIGINT."""
+    doc = __doc__ or ""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="\n".join(__doc__.splitlines()[2:]))
+                                 epilog="\n".join(doc.splitlines()[2:]))
     ap.add_argument("--config")
     ap.add_argument("--listen", action="append", default=[])
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--keytab")
+    ap.add_argument("--domain")
+    ap.add_argument("--realm")
     ap.add_argument("--basic-user", action="append", default=[])
     ap.add_argument("--ready-file")
     ap.add_argument("--log")
     a = ap.parse_args()
 
-    options = {"basic_users": {}}
-    listeners = []
+    options: dict[str, Any] = {"basic_users": {}, "shells": ShellTable(), "keytab": a.keytab}
+    listeners: list[dict[str, Any]] = []
+    domain, realm = a.domain, a.realm
     if a.config:
         with open(a.config) as f:
             cfg = json.load(f)
         listeners += cfg.get("listeners", [])
         options["basic_users"].update(cfg.get("basic_users", {}))
+        options["keytab"] = options["keytab"] or cfg.get("keytab")
+        domain, realm = domain or cfg.get("domain"), realm or cfg.get("realm")
     listeners += [parse_listen(s) for s in a.listen]
     for u in a.basic_user:
         user, _, pw = u.partition(":")
@@ -282,10 +832,15 @@ def main():
         cls = BEHAVIOURS.get(lst["behaviour"])
         if cls is None:
             raise SystemExit("unknown behaviour %r (known: %s)" % (lst["behaviour"], ", ".join(BEHAVIOURS)))
+        bad = [k for k in lst.get("knobs", []) if k not in KNOWN_KNOBS]
+        if bad:
+            raise SystemExit("unknown knob(s) %s (known: %s)" % (", ".join(bad), ", ".join(KNOWN_KNOBS)))
         try:
             srv = Server((lst["host"], int(lst["port"])), Handler)
         except OSError as e:
-            raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e))
+            raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e)) from None
+        info: dict[str, Any] = dict(lst)
+        info["port"] = int(lst["port"])
         if lst.get("tls"):
             cert, key = lst.get("cert") or a.cert, lst.get("key") or a.key
             if not cert or not key:
@@ -293,9 +848,15 @@ def main():
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(cert, key)
             srv.ssl_context = ctx
-        srv.listener = {"host": lst["host"], "port": int(lst["port"]), "name": lst.get("name", "")}
-        srv.behaviour = cls(srv.listener, options)
+            info["cert"] = cert
+        name = lst.get("name", "")
+        if name and domain:
+            info.setdefault("fqdn", "%s.%s" % (name, domain))
+            if realm:
+                info.setdefault("spn", "HTTP/%s.%s@%s" % (name, domain, realm))
+        srv.listener = info
         srv.log_file, srv.log_lock = log_file, log_lock
+        srv.behaviour = cls(info, options)
         servers.append(srv)
 
     threads = []
@@ -306,15 +867,23 @@ def main():
 
     stop = threading.Event()
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: Any) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    summary = ", ".join("%s%s:%d=%s" % ("https://" if lst.get("tls") else "", lst["host"], int(lst["port"]),
-                                        lst["behaviour"]) for lst in listeners)
-    log_file.write("winrm_standin: pid %d listening: %s\n" % (os.getpid(), summary))
+    summary = ", ".join(
+        "%s%s:%d=%s%s" % ("https://" if srv.listener.get("tls") else "", srv.listener["host"],
+                          srv.listener["port"], srv.listener["behaviour"],
+                          "".join("+" + k for k in srv.listener.get("knobs", [])))
+        for srv in servers)
+    log_file.write("winrm_standin: pid %d listening: %s (gssapi: %s)\n"
+                   % (os.getpid(), summary, "yes" if HAVE_GSSAPI else "no"))
+    for srv in servers:
+        err = getattr(srv.behaviour, "acceptor_error", "")
+        if err:
+            log_file.write("winrm_standin: %s:%d acceptor: %s\n" % (srv.listener["host"], srv.listener["port"], err))
     log_file.flush()
     if a.ready_file:
         tmp = a.ready_file + ".tmp"

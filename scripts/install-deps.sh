@@ -52,6 +52,7 @@ LAB_PACKAGES=(
     nftables
     iproute2
     python3-venv
+    python3-gssapi
     libgssrpc4
     libkadm5srv-mit12
     libkadm5clnt-mit12
