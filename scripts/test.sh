@@ -5,7 +5,8 @@
 #   3. the release binary is statically linked and names its MIT krb5
 #   4. unit, CLI, snapshot and MIT-differential tests (cargo test)
 #   5. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
-#   6. the lab's own selftest with MIT's kinit/kvno
+#   6. the lab's WinRM stand-in against pywinrm (the client Ansible uses), from PyPI
+#   7. the lab's own selftest with MIT's kinit/kvno
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +31,10 @@ cargo test
 
 step "end-to-end tests in the lab"
 lab/run -q -- cargo test --features lab --test lab
+
+step "the lab's WinRM stand-in against the real client (pywinrm from PyPI)"
+venv=$(lab/pywinrm-venv.sh)
+lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
 
 step "lab selftest (MIT kinit/kvno against the same lab)"
 lab/run -q -- lab/selftest.sh

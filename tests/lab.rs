@@ -139,8 +139,24 @@ fn healthy_lab_passes_every_check() {
             "kdc-reach",
             "winrm-http",
             "kinit",
-            "spn-ticket"
+            "spn-ticket",
+            "winrm-auth"
         ]
+    );
+    let auth = run.check("winrm-auth", Some(WIN01));
+    let steps: Vec<&str> = auth["evidence"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["authenticate", "identify", "create-shell", "delete-shell"]
+    );
+    assert!(
+        auth["evidence"]["steps"][1]["encrypted"].as_bool().unwrap(),
+        "{auth:#}"
     );
     let spn = run.check("spn-ticket", Some(WIN01));
     assert_eq!(
@@ -166,7 +182,7 @@ fn healthy_text_report_is_readable() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains('\u{1b}'), "colour on a pipe");
     assert!(text.contains("PASS  spn-ticket"), "{text}");
-    assert!(text.contains("PASS: 8 passed"), "{text}");
+    assert!(text.contains("PASS: 9 passed"), "{text}");
 }
 
 #[test]
@@ -591,4 +607,81 @@ fn kdc_port_answering_garbage_is_not_kerberos() {
     let c = conf(dir.path(), "127.0.0.77", "");
     let run = probe(&["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01]);
     run.assert_first_failure("kdc-reach", "kdc-not-kerberos", "not a domain controller");
+}
+
+#[test]
+fn winrm_credentials_rejected() {
+    let run = probe(&["-u", &user(), "kuro-win08.kurokobo.internal"]);
+    run.assert_first_failure(
+        "winrm-auth",
+        "winrm-auth-rejected",
+        "Remote Management Users",
+    );
+}
+
+#[test]
+fn winrm_access_denied_on_shell_creation() {
+    let run = probe(&["-u", &user(), "kuro-win09.kurokobo.internal"]);
+    run.assert_first_failure("winrm-auth", "winrm-auth-access-denied", "Execute");
+    let f = run.first_failure();
+    assert!(f["summary"].as_str().unwrap().contains("code 5"), "{f:#}");
+}
+
+#[test]
+fn winrm_refuses_encryption() {
+    let run = probe(&["-u", &user(), "kuro-win10.kurokobo.internal"]);
+    run.assert_first_failure("winrm-auth", "winrm-auth-encryption", "message_encryption");
+}
+
+#[test]
+fn winrm_host_with_a_stale_key() {
+    let run = probe(&["-u", &user(), "kuro-win11.kurokobo.internal"]);
+    run.assert_first_failure("winrm-auth", "winrm-auth-host-key", "setspn -X");
+}
+
+#[test]
+fn winrm_host_clock_skew() {
+    let run = probe(&["-u", &user(), "kuro-win12.kurokobo.internal"]);
+    run.assert_first_failure("winrm-auth", "winrm-auth-host-clock-skew", "w32tm");
+    // The KDC's clock is fine: MIT's kdc_timesync would not have helped here.
+    assert_eq!(run.check("kdc-reach", None)["status"], "pass");
+}
+
+#[test]
+fn winrm_auth_over_https_and_without_a_shell() {
+    let ca = std::env::var("KRBPROBE_LAB_CA_CERT").unwrap();
+    let target = "kuro-win06.kurokobo.internal";
+    let run = probe(&[
+        "-u",
+        &user(),
+        "--port",
+        "5986",
+        "--ca-file",
+        &ca,
+        "--no-shell",
+        target,
+    ]);
+    let auth = run.check("winrm-auth", Some(target));
+    assert_eq!(auth["code"], "winrm-auth-ok", "{auth:#}");
+    let steps = auth["evidence"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "--no-shell stops after Identify: {auth:#}");
+    assert_eq!(steps[1]["encrypted"], false, "TLS carries plain SOAP");
+}
+
+#[test]
+fn trace_is_captured_in_memory_and_keeps_the_password_out() {
+    let run = probe(&["-u", &user(), "--trace", "kuro-win02.kurokobo.internal"]);
+    let trace: Vec<&str> = run.report["trace"]
+        .as_array()
+        .expect("trace in the JSON report")
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.contains("Requesting tickets for HTTP/kuro-win02.kurokobo.internal")),
+        "{trace:#?}"
+    );
+    assert!(trace.iter().any(|l| l.contains("127.0.0.10:88")));
 }
