@@ -219,6 +219,9 @@ codes! {
     WINRM_ROOT_UNEXPECTED = ("winrm-http", "winrm-root-unexpected", Warn,
         "GET / did not answer 404 as HTTP.sys does for WinRM; another web server may share the port.",
         None);
+    WINRM_PROXY = ("winrm-http", "winrm-proxy", Fail,
+        "HTTP_PROXY/HTTPS_PROXY/ALL_PROXY is set in the job's environment and NO_PROXY does not exempt the target, so pywinrm (through requests) sends WinRM to the proxy. Kerberos over WinRM does not survive a forward proxy.",
+        Some("Exempt the Windows hosts: add their domain to NO_PROXY and no_proxy (e.g. NO_PROXY=.your.domain) in the job environment (AWX: the Container Group pod spec env, or AWX_TASK_ENV), or unset the proxy variables for WinRM jobs."));
     WINRM_TLS_UNTRUSTED = ("winrm-http", "winrm-tls-untrusted", Fail,
         "The HTTPS listener's certificate is not signed by a trusted CA (self-signed or an internal CA the pod does not trust).",
         Some("Give Ansible the CA: ansible_winrm_ca_trust_path: /path/to/ca.pem (pass the same file to --ca-file), or, for a lab only, ansible_winrm_server_cert_validation: ignore."));

@@ -59,6 +59,60 @@ impl ConfOrigin {
     }
 }
 
+/// Proxy variables as Python's requests reads them (lower case wins over upper case).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyEnv {
+    /// `http_proxy`/`HTTP_PROXY`.
+    pub http: Option<(String, String)>,
+    /// `https_proxy`/`HTTPS_PROXY`.
+    pub https: Option<(String, String)>,
+    /// `all_proxy`/`ALL_PROXY`.
+    pub all: Option<(String, String)>,
+    /// `no_proxy`/`NO_PROXY`.
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    /// Reads the variables through `env`; each value is kept with the variable's name.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> ProxyEnv {
+        let get = |lower: &str| {
+            let upper = lower.to_ascii_uppercase();
+            env(lower)
+                .filter(|v| !v.is_empty())
+                .map(|v| (lower.to_owned(), v))
+                .or_else(|| env(&upper).filter(|v| !v.is_empty()).map(|v| (upper, v)))
+        };
+        ProxyEnv {
+            http: get("http_proxy"),
+            https: get("https_proxy"),
+            all: get("all_proxy"),
+            no_proxy: get("no_proxy").map(|(_, v)| v),
+        }
+    }
+
+    /// The proxy requests would use for `scheme://host`, as (variable, value), following
+    /// requests' `should_bypass_proxies`: `*` exempts everything, an entry exempts hosts that
+    /// end with it (so `.example.com` and `example.com` both cover `a.example.com`), and IP
+    /// entries match exactly.
+    pub fn proxy_for(&self, scheme: &str, host: &str) -> Option<(String, String)> {
+        let proxy = match scheme {
+            "https" => self.https.clone(),
+            _ => self.http.clone(),
+        }
+        .or_else(|| self.all.clone())?;
+        if let Some(list) = &self.no_proxy {
+            let host = host.to_ascii_lowercase();
+            for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                let entry = entry.to_ascii_lowercase();
+                if entry == "*" || host == entry.trim_start_matches('.') || host.ends_with(&entry) {
+                    return None;
+                }
+            }
+        }
+        Some(proxy)
+    }
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -84,6 +138,8 @@ pub struct Settings {
     pub open_shell: bool,
     /// Capture MIT's KRB5_TRACE into the report.
     pub trace: bool,
+    /// Proxy variables pywinrm would honour.
+    pub proxy: ProxyEnv,
     /// Output format.
     pub format: Format,
     /// Colour policy.
@@ -191,6 +247,7 @@ impl Settings {
             timeout: cli.timeout,
             open_shell: !cli.no_shell,
             trace: cli.trace,
+            proxy: ProxyEnv::from_env(env),
             format: cli.format,
             color: cli.color,
         })
@@ -267,6 +324,44 @@ mod tests {
     fn unreadable_password_file_is_a_usage_error() {
         let err = build(&["--password-file", "/nonexistent/pw", "h"], &[]).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/pw"));
+    }
+
+    #[test]
+    fn proxies_like_requests() {
+        let p = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            ProxyEnv::from_env(&move |k: &str| {
+                vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+            })
+        };
+        let h = "kuro-win01.kurokobo.internal";
+        assert_eq!(p(&[]).proxy_for("http", h), None);
+        let env = p(&[("HTTP_PROXY", "http://proxy:3128")]);
+        assert_eq!(
+            env.proxy_for("http", h),
+            Some(("HTTP_PROXY".into(), "http://proxy:3128".into()))
+        );
+        assert_eq!(env.proxy_for("https", h), None);
+        for no in [
+            ".kurokobo.internal",
+            "kurokobo.internal",
+            "*",
+            "a, kuro-win01.kurokobo.internal",
+        ] {
+            let env = p(&[("HTTP_PROXY", "http://proxy:3128"), ("NO_PROXY", no)]);
+            assert_eq!(env.proxy_for("http", h), None, "{no}");
+        }
+        let env = p(&[
+            ("http_proxy", "http://low"),
+            ("HTTP_PROXY", "http://up"),
+            ("no_proxy", "other.example"),
+        ]);
+        assert_eq!(env.proxy_for("http", h).unwrap().1, "http://low");
+        let env = p(&[("ALL_PROXY", "socks5://s")]);
+        assert_eq!(env.proxy_for("https", h).unwrap().0, "ALL_PROXY");
     }
 
     #[test]

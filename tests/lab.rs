@@ -14,6 +14,16 @@ use serde_json::Value;
 
 const REALM: &str = "KUROKOBO.INTERNAL";
 const WIN01: &str = "kuro-win01.kurokobo.internal";
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
 
 fn password() -> String {
     std::env::var("KRBPROBE_LAB_PASSWORD")
@@ -75,13 +85,23 @@ impl Run {
     }
 }
 
-fn probe_with(args: &[&str], password: Option<&str>) -> Run {
+/// The binary with none of the machine's Kerberos, password or proxy variables: a proxy in
+/// the machine's environment would (rightly) fail winrm-http, and scenarios that are not about
+/// proxies must not depend on it.
+fn krbprobe_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_krbprobe"));
-    cmd.args(["--format", "json", "--timeout", "1s"])
-        .args(args)
-        .env_remove("KRB5_CONFIG")
+    cmd.env_remove("KRB5_CONFIG")
         .env_remove("KRB5CCNAME")
         .env_remove("KRBPROBE_PASSWORD");
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn probe_with(args: &[&str], password: Option<&str>) -> Run {
+    let mut cmd = krbprobe_cmd();
+    cmd.args(["--format", "json", "--timeout", "1s"]).args(args);
     if let Some(p) = password {
         cmd.env("KRBPROBE_PASSWORD", p);
     }
@@ -172,7 +192,7 @@ fn healthy_lab_passes_every_check() {
 
 #[test]
 fn healthy_text_report_is_readable() {
-    let out = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+    let out = krbprobe_cmd()
         .args(["-u", &user(), WIN01])
         .env("KRBPROBE_PASSWORD", password())
         .env_remove("KRB5CCNAME")
@@ -398,7 +418,7 @@ fn password_from_file_and_stdin() {
     );
     assert_eq!(run.check("kinit", None)["status"], "pass", "{}", run.stdout);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+    let mut child = krbprobe_cmd()
         .args(["--format", "json", "--password-stdin", "-u", &user(), WIN01])
         .env_remove("KRBPROBE_PASSWORD")
         .env_remove("KRB5CCNAME")
@@ -429,7 +449,7 @@ fn keytab_and_existing_cache() {
     use std::io::Write;
     writeln!(kinit.stdin.take().unwrap(), "{}", password()).unwrap();
     assert!(kinit.wait().unwrap().success());
-    let out = Command::new(env!("CARGO_BIN_EXE_krbprobe"))
+    let out = krbprobe_cmd()
         .args(["--format", "json", "-u", &user(), WIN01])
         .env_remove("KRBPROBE_PASSWORD")
         .env("KRB5CCNAME", &cache)
@@ -684,4 +704,34 @@ fn trace_is_captured_in_memory_and_keeps_the_password_out() {
         "{trace:#?}"
     );
     assert!(trace.iter().any(|l| l.contains("127.0.0.10:88")));
+}
+
+#[test]
+fn proxy_variables_without_no_proxy() {
+    let mut cmd = krbprobe_cmd();
+    cmd.args(["--format", "json", "-u", &user(), WIN01])
+        .env("KRBPROBE_PASSWORD", password())
+        .env("HTTP_PROXY", "http://127.0.0.99:3128")
+        .env_remove("KRB5CCNAME");
+    let out = cmd.output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let http = &report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "winrm-http")
+        .unwrap();
+    assert_eq!(http["code"], "winrm-proxy", "{http:#}");
+    assert!(http["hint"].as_str().unwrap().contains("NO_PROXY"));
+    // With the domain exempted, the same run passes.
+    let out = krbprobe_cmd()
+        .args(["--format", "json", "-u", &user(), WIN01])
+        .env("KRBPROBE_PASSWORD", password())
+        .env("HTTP_PROXY", "http://127.0.0.99:3128")
+        .env("NO_PROXY", ".kurokobo.internal")
+        .env_remove("KRB5CCNAME")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "pass", "{report:#}");
 }

@@ -98,8 +98,16 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
                 .as_ref()
                 .and_then(|f| f.addrs.first().copied())
                 .or_else(|| t.parse::<IpAddr>().ok());
-            let http_finding =
-                winrm_http::run(t, addr, settings.port, settings.scheme, &trust, timeout).await;
+            let http_finding = winrm_http::run(
+                t,
+                addr,
+                settings.port,
+                settings.scheme,
+                &trust,
+                &settings.proxy,
+                timeout,
+            )
+            .await;
             (dns_finding, facts, http_finding)
         }
     }));

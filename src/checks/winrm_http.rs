@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::cli::Scheme;
 use crate::codes::{self, Code};
 use crate::report::Finding;
+use crate::settings::ProxyEnv;
 use crate::tls::{self, CertFacts, TlsProbe, TlsVerdict};
 
 /// Check id.
@@ -52,6 +53,8 @@ pub struct Observed {
     pub tls: Option<Result<TlsProbe, HttpFailure>>,
     /// HTTP exchange.
     pub http: Result<HttpObs, HttpFailure>,
+    /// The proxy (variable, value) pywinrm would send this target's traffic to.
+    pub proxy: Option<(String, String)>,
 }
 
 /// Runs the check for one target at `addr`.
@@ -61,6 +64,7 @@ pub async fn run(
     port: u16,
     scheme: Scheme,
     trust: &Arc<tls::Trust>,
+    proxy: &ProxyEnv,
     timeout: Duration,
 ) -> Finding {
     let started = Instant::now();
@@ -105,6 +109,7 @@ pub async fn run(
         url: format!("{base}/wsman"),
         tls,
         http,
+        proxy: proxy.proxy_for(scheme.as_str(), target),
     };
     decide(&obs, port, scheme)
         .target(target)
@@ -326,6 +331,22 @@ pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
             }
         }
     };
+    // The direct probe above still runs, so the evidence says whether the host itself is fine.
+    let finding = match &obs.proxy {
+        Some((var, value)) => {
+            ev.push(("proxy_variable", json!(var)));
+            ev.push(("proxy", json!(value)));
+            ev.push(("direct_result", json!(finding.code)));
+            Finding::new(
+                ID,
+                codes::WINRM_PROXY,
+                format!(
+                    "{var}={value} would carry WinRM to this host: NO_PROXY does not exempt it"
+                ),
+            )
+        }
+        None => finding,
+    };
     ev.into_iter().fold(finding, |f, (k, v)| f.evidence(k, v))
 }
 
@@ -344,6 +365,7 @@ mod tests {
                 wsman_status: Some(wsman),
                 offers: offers.iter().map(|s| s.to_string()).collect(),
             }),
+            proxy: None,
         }
     }
 
@@ -387,6 +409,7 @@ mod tests {
             url: "u".into(),
             tls: None,
             http: Err(f),
+            proxy: None,
         };
         let f = decide(&mk(HttpFailure::Refused("x".into())), 5985, Scheme::Http);
         assert_eq!(f.code, "winrm-port-closed");
@@ -394,5 +417,14 @@ mod tests {
         assert_eq!(f.code, "winrm-timeout");
         let f = decide(&mk(HttpFailure::NotHttp("x".into())), 5985, Scheme::Http);
         assert_eq!(f.code, "winrm-not-http");
+    }
+
+    #[test]
+    fn a_proxy_that_would_carry_winrm_fails_even_when_direct_works() {
+        let mut o = obs(404, 401, &["Negotiate"]);
+        o.proxy = Some(("HTTP_PROXY".into(), "http://127.0.0.99:3128".into()));
+        let f = decide(&o, 5985, Scheme::Http);
+        assert_eq!((f.status, f.code), (Status::Fail, "winrm-proxy"));
+        assert_eq!(f.evidence["direct_result"], "winrm-http-ok");
     }
 }
