@@ -233,8 +233,10 @@ impl Session {
     ) -> Result<AuthOutcome, SessionError> {
         let cred = tgt.cred.clone();
         let target = format!("HTTP@{host}");
-        // Starting the context may ask the KDC for the service ticket: keep it off the runtime.
-        let (ctx, token) = tokio::task::spawn_blocking(move || {
+        // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
+        // and bound it like every other network step (MIT retries KDCs on its own timers).
+        let deadline = (self.timeout * 4).max(Duration::from_secs(5));
+        let job = tokio::task::spawn_blocking(move || {
             let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
                 .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
             let mut ctx = ClientCtx::new(
@@ -252,10 +254,12 @@ impl Session {
                 .map(|b| b.to_vec())
                 .unwrap_or_default();
             Ok::<_, GssFailure>((ctx, token))
-        })
-        .await
-        .map_err(|e| SessionError::Http(format!("GSSAPI task: {e}")))?
-        .map_err(SessionError::Gss)?;
+        });
+        let (ctx, token) = tokio::time::timeout(deadline, job)
+            .await
+            .map_err(|_| SessionError::Http("no service ticket within the deadline".into()))?
+            .map_err(|e| SessionError::Http(format!("GSSAPI task: {e}")))?
+            .map_err(SessionError::Gss)?;
         let auth = format!("Negotiate {}", B64.encode(&token));
         // Like pywinrm with message encryption: an empty POST authenticates the connection.
         let reply = self
