@@ -911,6 +911,28 @@ pub fn krb_error_in_gss_token(token: &[u8]) -> Option<KrbError> {
     }
 }
 
+/// A KRB-ERROR as a KDC or acceptor would send it, for the checks' decision tests.
+#[cfg(test)]
+pub(crate) fn fake_krb_error(code: i32, realm: &str) -> KrbError {
+    let (name, text) = error_name(code);
+    KrbError {
+        error_code: code,
+        name,
+        text,
+        stime: SystemTime::now(),
+        susec: 0,
+        ctime: None,
+        realm: realm.into(),
+        sname: vec!["krbtgt".into(), realm.into()],
+        crealm: None,
+        cname: None,
+        e_text: None,
+        preauth: vec![],
+        ntstatus: None,
+        e_data: None,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Public API: transport
 // ---------------------------------------------------------------------------

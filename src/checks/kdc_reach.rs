@@ -368,26 +368,9 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kdcproto::KrbError;
 
     fn krb_error(code: i32, realm: &str) -> KdcReply {
-        let (name, text) = kdcproto::error_name(code);
-        KdcReply::Error(KrbError {
-            error_code: code,
-            name,
-            text,
-            stime: SystemTime::now(),
-            susec: 0,
-            ctime: None,
-            realm: realm.into(),
-            sname: vec!["krbtgt".into(), realm.into()],
-            crealm: None,
-            cname: None,
-            e_text: None,
-            preauth: vec![],
-            ntstatus: None,
-            e_data: None,
-        })
+        KdcReply::Error(kdcproto::fake_krb_error(code, realm))
     }
 
     fn x(transport: Transport, outcome: Outcome) -> Exchange {

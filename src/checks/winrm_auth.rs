@@ -404,23 +404,7 @@ mod tests {
     }
 
     fn krb_error(code: i32) -> kdcproto::KrbError {
-        let (name, text) = kdcproto::error_name(code);
-        kdcproto::KrbError {
-            error_code: code,
-            name,
-            text,
-            stime: std::time::SystemTime::now(),
-            susec: 0,
-            ctime: None,
-            realm: "R".into(),
-            sname: vec![],
-            crealm: None,
-            cname: None,
-            e_text: None,
-            preauth: vec![],
-            ntstatus: None,
-            e_data: None,
-        }
+        kdcproto::fake_krb_error(code, "R")
     }
 
     #[test]
