@@ -7,6 +7,7 @@
 #   5. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
 #   6. the lab's WinRM stand-in against pywinrm (the client Ansible uses), from PyPI
 #   7. the lab's own selftest with MIT's kinit/kvno
+#   8. the fidelity matrix: krbprobe vs. kinit + pywinrm in every lab scenario (docs/failure-modes.md)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -38,3 +39,6 @@ lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
 
 step "lab selftest (MIT kinit/kvno against the same lab)"
 lab/run -q -- lab/selftest.sh
+
+step "fidelity matrix (krbprobe vs. kinit + pywinrm, docs/failure-modes.md up to date)"
+lab/run -q -- "$venv/bin/python" lab/fidelity.py --krbprobe "$bin" --check

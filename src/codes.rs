@@ -42,8 +42,8 @@ codes! {
     // ---- krb5-conf ----
     KRB5_CONF_OK = ("krb5-conf", "krb5-conf-ok", Pass,
         "krb5.conf exists, parses as MIT krb5 parses it, and names a KDC for the realm in use.", None);
-    KRB5_CONF_MISSING = ("krb5-conf", "krb5-conf-missing", Fail,
-        "The krb5.conf file does not exist in the pod. MIT krb5 then knows no realm and no KDC.",
+    KRB5_CONF_MISSING = ("krb5-conf", "krb5-conf-missing", Warn,
+        "krb5.conf does not exist in the pod. MIT then runs on its built-in defaults: no default realm, KDCs only from DNS SRV records, rdns on. That works only where the pod's DNS serves AD's _kerberos SRV records and every user names its realm; the checks below say whether it does.",
         Some("Mount krb5.conf into the execution environment: create a ConfigMap from your krb5.conf and mount it at /etc/krb5.conf with subPath: krb5.conf in the Container Group's pod spec (AWX: Instance Groups > Container Group > Customize pod specification), or pass --krb5-conf FILE."));
     KRB5_CONF_UNREADABLE = ("krb5-conf", "krb5-conf-unreadable", Fail,
         "krb5.conf exists but the probe (and so the job, running as the same uid) cannot read it.",
@@ -272,9 +272,9 @@ codes! {
     KINIT_CCACHE = ("kinit", "kinit-ccache", Fail,
         "The ticket cache in KRB5CCNAME holds no usable TGT (missing, empty or expired).",
         Some("Run kinit again, or give a password or keytab instead of a cache."));
-    KINIT_CCACHE_OTHER_USER = ("kinit", "kinit-ccache-other-user", Warn,
-        "The ticket cache holds a TGT for another principal than --user.",
-        Some("Destroy the cache (kdestroy) or point KRB5CCNAME at the user's own cache; Ansible uses a private cache per run."));
+    KINIT_CCACHE_OTHER_USER = ("kinit", "kinit-ccache-other-user", Fail,
+        "The ticket cache in KRB5CCNAME holds no TGT for --user, only for another principal. pywinrm asks for credentials of exactly ansible_user and fails: \"Can't find client principal ... in cache collection\".",
+        Some("Run kinit as the user Ansible connects as (ansible_user), or let Ansible manage kinit (ansible_winrm_kinit_mode: managed) instead of a shared cache."));
     KINIT_ERROR = ("kinit", "kinit-error", Fail,
         "GSSAPI failed to get a TGT for a reason this check does not classify; MIT's messages are in the evidence.",
         None);

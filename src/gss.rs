@@ -188,8 +188,14 @@ pub enum TgtSource<'a> {
         /// Keytab path.
         path: &'a str,
     },
-    /// The cache named by KRB5CCNAME (`None` = MIT's default cache).
-    Cache(Option<&'a str>),
+    /// The cache named by KRB5CCNAME, holding a TGT for `principal` when one is named (as
+    /// pywinrm asks for exactly `ansible_user`), else for whoever is in it.
+    Cache {
+        /// The cache name, e.g. `FILE:/tmp/krb5cc_1000`.
+        ccache: &'a str,
+        /// user@REALM to find in it.
+        principal: Option<&'a str>,
+    },
 }
 
 /// A TGT held in memory.
@@ -234,11 +240,7 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
                 ("ccache", "MEMORY:krbprobe-keytab"),
             ],
         )?,
-        TgtSource::Cache(ccache) => match ccache {
-            Some(cc) => acquire_from(None, &[("ccache", cc)])?,
-            None => Cred::acquire(None, None, CredUsage::Initiate, Some(&krb5_mechs()?))
-                .map_err(|e| GssFailure::from_error(&e, "gss_acquire_cred"))?,
-        },
+        TgtSource::Cache { ccache, principal } => acquire_from(*principal, &[("ccache", ccache)])?,
     };
     // gss_inquire_cred resolves MIT's deferred acquisition (keytab, password), so errors from
     // the KDC surface here at the latest.
@@ -353,6 +355,12 @@ fn acquire_from(principal: Option<&str>, store: &[(&str, &str)]) -> Result<Cred,
     }
     // SAFETY: MIT returned a fresh credential we now own.
     Ok(unsafe { Cred::from_c(cred) })
+}
+
+/// The principal whose TGT a cache holds, if it can be read.
+pub fn cache_principal(ccache: &str) -> Option<String> {
+    let cred = acquire_from(None, &[("ccache", ccache)]).ok()?;
+    cred.info().ok().map(|i| i.name.to_string())
 }
 
 /// A service ticket obtained through gss_init_sec_context.

@@ -111,14 +111,19 @@ async fn gather(
                 DnsFailure::NotFound => codes::DNS_KDC_SRV_MISSING,
                 _ => codes::DNS_KDC_FAILED,
             };
+            let mut f = Finding::new(
+                ID,
+                code,
+                format!("no KDC for {realm}: {udp_name} {}", failure.describe()),
+            );
+            if conf.absent {
+                f = f.hint(
+                    "There is no krb5.conf and the pod's DNS has no _kerberos SRV records for the realm: mount krb5.conf (ConfigMap at /etc/krb5.conf) listing the domain controllers under [realms].",
+                );
+            }
             return (
-                Finding::new(
-                    ID,
-                    code,
-                    format!("no KDC for {realm}: {udp_name} {}", failure.describe()),
-                )
-                .evidence("srv", srv_evidence)
-                .evidence("resolver", json!(dns.info())),
+                f.evidence("srv", srv_evidence)
+                    .evidence("resolver", json!(dns.info())),
                 Vec::new(),
             );
         }

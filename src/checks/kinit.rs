@@ -85,9 +85,18 @@ pub async fn run(
                 principal: &p2,
                 path: k,
             },
-            OwnedSource::Cache(c) => TgtSource::Cache(Some(c)),
+            OwnedSource::Cache(c) => TgtSource::Cache {
+                ccache: c,
+                principal: (!p2.is_empty()).then_some(p2.as_str()),
+            },
         };
-        gss::acquire_tgt(&src)
+        let result = gss::acquire_tgt(&src);
+        // Say whose TGT the cache does hold when it has none for the user.
+        let holder = match (&source, &result) {
+            (OwnedSource::Cache(c), Err(_)) => gss::cache_principal(c),
+            _ => None,
+        };
+        (result, holder)
     });
     let result = match tokio::time::timeout(deadline, job).await {
         Err(_) => {
@@ -117,7 +126,8 @@ pub async fn run(
         }
         Ok(Ok(r)) => r,
     };
-    let (f, tgt) = decide(result, credential, &principal);
+    let (result, holder) = result;
+    let (f, tgt) = decide(result, credential, &principal, holder.as_deref());
     (f.took(started.elapsed()), tgt)
 }
 
@@ -127,11 +137,13 @@ enum OwnedSource {
     Cache(String),
 }
 
-/// The decision, table-testable with fabricated failures.
+/// The decision, table-testable with fabricated failures. `holder` is the principal a cache
+/// holds when it had no TGT for `principal`.
 pub fn decide(
     result: Result<Tgt, GssFailure>,
     credential: &Credential,
     principal: &str,
+    holder: Option<&str>,
 ) -> (Finding, Option<Tgt>) {
     match result {
         Ok(tgt) => {
@@ -151,37 +163,38 @@ pub fn decide(
             .evidence("credential", credential.kind());
             if let Credential::Cache(c) = credential {
                 f = f.evidence("ccache", c.clone());
-                if !principal.is_empty() && tgt.principal != principal {
-                    f = Finding::new(
-                        ID,
-                        codes::KINIT_CCACHE_OTHER_USER,
-                        format!(
-                            "the cache {c} holds a TGT for {}, not {principal}",
-                            tgt.principal
-                        ),
-                    )
-                    .evidence("principal", tgt.principal.clone())
-                    .evidence("ccache", c.clone());
-                }
             }
             (f, Some(tgt))
         }
         Err(e) => {
+            let evidence = |f: Finding| {
+                f.evidence("gss_call", e.call)
+                    .evidence("major", json!(e.major))
+                    .evidence("major_text", e.major_text.clone())
+                    .evidence("minor", json!(e.minor))
+                    .evidence("minor_text", e.minor_text.clone())
+                    .evidence("credential", credential.kind())
+            };
+            if let (Credential::Cache(c), Some(h)) = (credential, holder) {
+                if !principal.is_empty() && h != principal {
+                    let f = Finding::new(
+                        ID,
+                        codes::KINIT_CCACHE_OTHER_USER,
+                        format!("the cache {c} holds a TGT for {h}, not {principal}"),
+                    )
+                    .evidence("ccache", c.clone())
+                    .evidence("cache_principal", h.to_owned());
+                    return (evidence(f), None);
+                }
+            }
             let code = classify(&e, credential);
             let who = if principal.is_empty() {
                 "the cache".to_owned()
             } else {
                 principal.to_owned()
             };
-            let summary = format!("no TGT for {who}: {}", e.message());
-            let f = Finding::new(ID, code, summary)
-                .evidence("gss_call", e.call)
-                .evidence("major", json!(e.major))
-                .evidence("major_text", e.major_text.clone())
-                .evidence("minor", json!(e.minor))
-                .evidence("minor_text", e.minor_text.clone())
-                .evidence("credential", credential.kind());
-            (f, None)
+            let f = Finding::new(ID, code, format!("no TGT for {who}: {}", e.message()));
+            (evidence(f), None)
         }
     }
 }
@@ -210,10 +223,28 @@ mod tests {
             (12345, "kinit-error"),
         ];
         for (minor, code) in cases {
-            let (f, tgt) = decide(Err(fail(minor)), &pw, "awx@R");
+            let (f, tgt) = decide(Err(fail(minor)), &pw, "awx@R", None);
             assert_eq!((f.status, f.code), (Status::Fail, code), "minor {minor}");
             assert!(tgt.is_none());
             assert_eq!(f.evidence["minor"], json!(minor));
         }
+    }
+
+    #[test]
+    fn a_cache_of_another_principal_fails_like_pywinrm() {
+        let cc = Credential::Cache("FILE:/tmp/cc".into());
+        let (f, _) = decide(
+            Err(fail(krb5_err::CC_NOTFOUND)),
+            &cc,
+            "awx@R",
+            Some("other@R"),
+        );
+        assert_eq!(
+            (f.status, f.code),
+            (Status::Fail, "kinit-ccache-other-user")
+        );
+        assert!(f.summary.contains("other@R"));
+        let (f, _) = decide(Err(fail(krb5_err::CC_NOTFOUND)), &cc, "awx@R", None);
+        assert_eq!(f.code, "kinit-ccache");
     }
 }

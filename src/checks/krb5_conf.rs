@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::codes::{self, Code};
 use crate::profile::{self, Profile, ProfileError};
@@ -37,10 +37,20 @@ pub struct Conf {
     pub dns_lookup_kdc: bool,
     /// `[libdefaults] dns_canonicalize_hostname` (default true).
     pub canonicalize: Canonicalize,
+    /// The file does not exist: these are MIT's built-in defaults.
+    pub absent: bool,
 }
 
 impl Conf {
-    /// A configuration with MIT's defaults and no realms, for when the file is unusable.
+    /// MIT's built-in configuration, what it runs on when krb5.conf does not exist.
+    pub fn mit_defaults(path: &Path) -> Conf {
+        let profile = profile::parse_str("", path).expect("an empty profile always parses");
+        let (mut conf, _) = Conf::from_profile(profile);
+        conf.absent = true;
+        conf
+    }
+
+    /// Realm names configured under [realms].
     pub fn realms(&self) -> Vec<&str> {
         self.profile.subsection_names(&["realms"])
     }
@@ -99,6 +109,7 @@ impl Conf {
                 rdns,
                 dns_lookup_kdc,
                 canonicalize,
+                absent: false,
             },
             problems,
         )
@@ -137,14 +148,20 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
     let shown = path.display().to_string();
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // MIT does not fail without a krb5.conf: it runs on defaults (KDCs from DNS SRV,
+            // no default realm). The later checks run on the same defaults and say whether
+            // that is enough here.
             return (
                 Finding::new(
                     ID,
                     codes::KRB5_CONF_MISSING,
-                    format!("{shown} does not exist"),
+                    format!("{shown} does not exist: MIT falls back to DNS SRV records and has no default realm"),
                 )
-                .evidence("path", shown),
-                None,
+                .evidence("path", shown)
+                .evidence("dns_lookup_kdc", "true (MIT default)")
+                .evidence("rdns", "true (MIT default)")
+                .evidence("default_realm", Value::Null),
+                Some(Conf::mit_defaults(path)),
             );
         }
         Err(e) => {

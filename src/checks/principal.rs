@@ -99,9 +99,15 @@ pub fn assess(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Princ
                 codes::PRINCIPAL_NO_REALM,
                 format!("{user} has no realm and krb5.conf has no default_realm"),
             )
-            .hint(format!(
-                "Write the realm into the user name: ansible_user: {name}@YOUR.REALM (upper case), or set default_realm in krb5.conf."
-            ))
+            .hint(if conf.is_some_and(|c| c.absent) {
+                format!(
+                    "There is no krb5.conf: mount one (ConfigMap at /etc/krb5.conf) with default_realm, or write the realm into the user name: ansible_user: {name}@YOUR.REALM (upper case)."
+                )
+            } else {
+                format!(
+                    "Write the realm into the user name: ansible_user: {name}@YOUR.REALM (upper case), or set default_realm in krb5.conf."
+                )
+            })
             .evidence("user", user),
             None,
         );
