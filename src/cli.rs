@@ -22,8 +22,12 @@ pub const LONG_VERSION: &str = concat!(
 #[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
     /// Windows host as Ansible connects to it (FQDN expected; several allowed)
-    #[arg(value_name = "TARGET", required = true)]
+    #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
+
+    /// Read more targets from FILE, one per line (# comments and blank lines ignored)
+    #[arg(long, value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
 
     /// Client principal, e.g. awx@KUROKOBO.INTERNAL
     #[arg(short = 'u', long, value_name = "PRINCIPAL", env = "KRBPROBE_USER")]

@@ -167,6 +167,15 @@ pub enum SettingsError {
     },
 }
 
+/// Targets from a `--targets-file`: one per line; blank lines and `#` comments are skipped.
+pub fn parse_targets_file(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The scheme Ansible's winrm connection picks: https unless the port is 5985.
 pub fn default_scheme(port: u16) -> Scheme {
     if port == 5985 {
@@ -195,6 +204,26 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         input: &Input<'_>,
     ) -> Result<Settings, SettingsError> {
+        let mut cli = cli;
+        if let Some(path) = &cli.targets_file {
+            let text = std::fs::read_to_string(path).map_err(|e| SettingsError::BadFile {
+                flag: "--targets-file",
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            cli.targets.extend(parse_targets_file(&text));
+        }
+        if cli.targets.is_empty() {
+            return Err(SettingsError::BadFile {
+                flag: "--targets-file",
+                path: cli
+                    .targets_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                reason: "no target in it".into(),
+            });
+        }
         for t in &cli.targets {
             let t = t.trim();
             if t.is_empty() || t.contains(char::is_whitespace) || t.contains('/') {
@@ -362,6 +391,27 @@ mod tests {
         assert_eq!(env.proxy_for("http", h).unwrap().1, "http://low");
         let env = p(&[("ALL_PROXY", "socks5://s")]);
         assert_eq!(env.proxy_for("https", h).unwrap().0, "ALL_PROXY");
+    }
+
+    #[test]
+    fn targets_file_lines() {
+        assert_eq!(
+            parse_targets_file("# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n"),
+            ["win01.example.com", "win02.example.com"]
+        );
+    }
+
+    #[test]
+    fn targets_file_adds_to_arguments_in_order() {
+        let dir = std::env::temp_dir().join(format!("krbprobe-targets-{}", std::process::id()));
+        std::fs::write(&dir, "b.example\nc.example\n").unwrap();
+        let s = build(&["--targets-file", dir.to_str().unwrap(), "a.example"], &[]).unwrap();
+        assert_eq!(s.targets, ["a.example", "b.example", "c.example"]);
+        std::fs::write(&dir, "# nothing\n").unwrap();
+        assert!(build(&["--targets-file", dir.to_str().unwrap()], &[]).is_err());
+        std::fs::remove_file(&dir).unwrap();
+        let err = build(&["--targets-file", "/nonexistent/targets"], &[]).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/targets"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ fn blocked_by(prereqs: &[&Finding]) -> Option<String> {
 
 /// How long a blocking GSSAPI call may take before the probe stops waiting for it. MIT walks
 /// each KDC with its own retry timers, so it gets a few network timeouts.
-fn gss_deadline(timeout: Duration) -> Duration {
+pub(crate) fn gss_deadline(timeout: Duration) -> Duration {
     (timeout * 4).max(Duration::from_secs(5))
 }
 

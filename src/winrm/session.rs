@@ -235,7 +235,7 @@ impl Session {
         let target = format!("HTTP@{host}");
         // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
         // and bound it like every other network step (MIT retries KDCs on its own timers).
-        let deadline = (self.timeout * 4).max(Duration::from_secs(5));
+        let deadline = crate::checks::gss_deadline(self.timeout);
         let job = tokio::task::spawn_blocking(move || {
             let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
                 .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
