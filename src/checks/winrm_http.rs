@@ -12,7 +12,7 @@ use crate::cli::Scheme;
 use crate::codes::{self, Code};
 use crate::report::Finding;
 use crate::settings::ProxyEnv;
-use crate::tls::{self, CertFacts, TlsProbe, TlsVerdict};
+use crate::tls::{self, TlsProbe, TlsVerdict};
 
 /// Check id.
 pub const ID: &str = "winrm-http";
@@ -216,10 +216,6 @@ fn scheme_of(offer: &str) -> &str {
     offer.split_whitespace().next().unwrap_or("")
 }
 
-fn cert_evidence(c: &CertFacts) -> Value {
-    json!(c)
-}
-
 /// The decision, table-testable.
 pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
     let mut ev: Vec<(&str, Value)> = vec![("url", json!(obs.url))];
@@ -227,7 +223,7 @@ pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
     if let Some(Ok(t)) = &obs.tls {
         ev.push(("tls_version", json!(t.version)));
         if let Some(c) = &t.leaf {
-            ev.push(("certificate", cert_evidence(c)));
+            ev.push(("certificate", json!(c)));
         }
         let issue = match &t.verdict {
             TlsVerdict::Trusted => None,
