@@ -15,9 +15,11 @@ pub const LONG_VERSION: &str = concat!(
 
 /// Diagnose Kerberos authentication from Ansible/AWX to Windows hosts over WinRM.
 ///
-/// Runs, in order: krb5-conf, principal, dns-kdc, dns-target, kdc-reach, winrm-http, kinit,
-/// spn-ticket, winrm-auth; prints a pass/fail report with remediation hints. The password is never taken
-/// as an argument: use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt.
+/// Runs, in order: ee-runtime (in an AWX job pod), krb5-conf, principal, ansible-connection (with
+/// Ansible variables), dns-kdc, dns-target, kdc-reach, winrm-http, kinit, spn-ticket, winrm-auth;
+/// prints a pass/fail report with remediation hints. The password is never taken as an argument:
+/// use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt. Run as
+/// `krbprobe ARGS.json`, it is an Ansible binary module (see playbooks/).
 #[derive(Debug, Parser)]
 #[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
@@ -25,9 +27,18 @@ pub struct Cli {
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
 
-    /// Read more targets from FILE, one per line (# comments and blank lines ignored)
+    /// Read more targets from FILE, one per line (# comments and blank lines ignored); a line may
+    /// carry Ansible connection variables as in an INI inventory: `win01 ansible_host=10.0.0.5`
     #[arg(long, value_name = "FILE")]
     pub targets_file: Option<PathBuf>,
+
+    /// Targets built by the Ansible module (not a flag: filled from the module's arguments).
+    #[arg(skip)]
+    pub target_specs: Vec<crate::settings::TargetSpec>,
+
+    /// Set when running as an Ansible module: Ansible's defaults apply (port 5986).
+    #[arg(skip)]
+    pub module: bool,
 
     /// Client principal, e.g. awx@KUROKOBO.INTERNAL
     #[arg(short = 'u', long, value_name = "PRINCIPAL", env = "KRBPROBE_USER")]
@@ -65,6 +76,70 @@ pub struct Cli {
     #[arg(long)]
     pub no_shell: bool,
 
+    /// Where WinRM is reached, like ansible_host; the SPN is built from it unless
+    /// --hostname-override is given (one target only)
+    #[arg(
+        long,
+        value_name = "HOST",
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub ansible_host: Option<String>,
+
+    /// Host name for the SPN, like ansible_winrm_kerberos_hostname_override (one target only)
+    #[arg(
+        long,
+        value_name = "HOST",
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub hostname_override: Option<String>,
+
+    /// SPN service class, like ansible_winrm_service [default: HTTP]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub service: Option<String>,
+
+    /// WinRM transports, like ansible_winrm_transport (comma-separated)
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub transport: Vec<String>,
+
+    /// ansible_winrm_realm as set in the inventory (pywinrm ignores it; the probe says so)
+    #[arg(
+        long,
+        value_name = "REALM",
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub realm: Option<String>,
+
+    /// Variables Ansible passes to its kinit, like ansible_winrm_kinit_env_vars (comma-separated)
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub kinit_env_vars: Option<Vec<String>>,
+
+    /// Python interpreter of the Ansible job, for ee-runtime [default: python3 on PATH]
+    #[arg(long, value_name = "PATH", help_heading = "Execution environment")]
+    pub python: Option<PathBuf>,
+
+    /// Check the execution environment (ee-runtime): auto = inside an AWX job pod or as a module
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = EeCheck::Auto,
+        help_heading = "Execution environment"
+    )]
+    pub ee_check: EeCheck,
+
     /// Capture MIT krb5's trace (KRB5_TRACE) of the run into the report
     #[arg(long)]
     pub trace: bool,
@@ -83,7 +158,8 @@ pub struct Cli {
 }
 
 /// WinRM transport scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scheme {
     /// Plain HTTP (WinRM encrypts the messages itself), port 5985.
     Http,
@@ -99,6 +175,18 @@ impl Scheme {
             Scheme::Https => "https",
         }
     }
+}
+
+/// When to run the ee-runtime check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EeCheck {
+    /// When the probe runs inside an AWX job pod or as an Ansible module.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Report format on stdout.
@@ -121,7 +209,8 @@ pub enum ColorChoice {
     Never,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+/// Parses a `--timeout` value (humantime syntax, 10 ms to 10 min).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 3s, 500ms, 1m)"))?;
     if d < Duration::from_millis(10) || d > Duration::from_secs(600) {
         return Err("must be between 10ms and 10m".into());

@@ -39,6 +39,36 @@ macro_rules! codes {
 }
 
 codes! {
+    // ---- ee-runtime ----
+    EE_RUNTIME_OK = ("ee-runtime", "ee-runtime-ok", Pass,
+        "The job's own machinery is in place: kinit on PATH, Ansible's Python imports pywinrm with a Kerberos backend, a writable temp dir, no proxy capturing WinRM, no krb5 variable that Ansible's kinit would drop.", None);
+    EE_RUNTIME_NO_KINIT = ("ee-runtime", "ee-runtime-no-kinit", Fail,
+        "kinit is not on PATH. Ansible's winrm connection runs kinit to get the TGT and fails with \"Kerberos auth failure when calling kinit cmd 'kinit': [Errno 2] No such file or directory\".",
+        Some("Use an EE with the MIT client tools: add krb5-workstation [platform:rpm] to bindep.txt (ansible-builder) and rebuild, or set ansible_winrm_kinit_cmd to the kinit path."));
+    EE_RUNTIME_NO_PYTHON = ("ee-runtime", "ee-runtime-no-python", Warn,
+        "No Python interpreter was found to check what Ansible imports (python3 not on PATH, or --python does not run).",
+        Some("Pass the job's interpreter with --python (ansible_playbook_python; /usr/bin/python3 in awx-ee)."));
+    EE_RUNTIME_NO_WINRM = ("ee-runtime", "ee-runtime-no-winrm", Fail,
+        "Ansible's Python cannot import winrm (pywinrm). The winrm connection fails with \"winrm or requests is not installed\".",
+        Some("Add pywinrm[kerberos] to the EE's requirements.txt (ansible-builder) and rebuild the image."));
+    EE_RUNTIME_NO_KERBEROS = ("ee-runtime", "ee-runtime-no-kerberos", Fail,
+        "pywinrm is installed but has no Kerberos backend (pykerberos, or pyspnego with gssapi/krb5). Ansible fails with \"The installed version of WinRM does not support transport(s) ['kerberos']\" or asks to install pykerberos.",
+        Some("Install pywinrm[kerberos] (it pulls pykerberos; building it needs krb5-devel and gcc in the builder stage), then rebuild the EE."));
+    EE_RUNTIME_NO_PEXPECT = ("ee-runtime", "ee-runtime-no-pexpect", Warn,
+        "The installed ansible-core drives kinit through pexpect when it can import it, and pexpect is missing: Ansible falls back to a plain pipe, which is slower to report a wrong password and differs from what most guides assume.",
+        Some("Add pexpect to the EE's requirements.txt, or upgrade ansible-core (2.17+ no longer uses pexpect)."));
+    EE_RUNTIME_PROXY = ("ee-runtime", "ee-runtime-proxy", Warn,
+        "A proxy variable is set in the pod and NO_PROXY does not cover the WinRM targets: pywinrm (requests) would send WinRM through the proxy, where Kerberos fails. winrm-http proves it per target.",
+        Some("Add the Windows hosts' domain to NO_PROXY (e.g. NO_PROXY=.corp.example.com), or unset the proxy variables in the Container Group's pod spec."));
+    EE_RUNTIME_KINIT_ENV = ("ee-runtime", "ee-runtime-kinit-env", Warn,
+        "KRB5_CONFIG or KRB5_TRACE is set on the pod, but Ansible runs kinit with a stripped environment (PATH and KRB5CCNAME only, plus ansible_winrm_kinit_env_vars): its kinit reads /etc/krb5.conf and traces nothing, while pywinrm in the same job reads the variable. The two halves of the job then use different configurations.",
+        Some("List the variables in ansible_winrm_kinit_env_vars (e.g. [KRB5_CONFIG, KRB5_TRACE]), or mount the file at /etc/krb5.conf instead of pointing KRB5_CONFIG elsewhere."));
+    EE_RUNTIME_TMP_READONLY = ("ee-runtime", "ee-runtime-tmp-readonly", Fail,
+        "No writable temp directory for the job's uid: Ansible creates its kinit credential cache with Python's tempfile (TMPDIR, TEMP, TMP, /tmp, /var/tmp), so kinit cannot run.",
+        Some("Mount an emptyDir at /tmp in the Container Group's pod spec (a read-only root filesystem needs one), or set TMPDIR to a writable directory."));
+    EE_RUNTIME_HOME_READONLY = ("ee-runtime", "ee-runtime-home-readonly", Warn,
+        "HOME is not writable for the job's uid: Ansible keeps its local temp files in ~/.ansible/tmp and fails with \"Unable to create local directories\" unless ANSIBLE_LOCAL_TEMP points elsewhere.",
+        Some("Give the pod a writable HOME (awx-ee uses /runner, an emptyDir) or set ANSIBLE_LOCAL_TEMP to a writable directory."));
     // ---- krb5-conf ----
     KRB5_CONF_OK = ("krb5-conf", "krb5-conf-ok", Pass,
         "krb5.conf exists, parses as MIT krb5 parses it, and names a KDC for the realm in use.", None);
@@ -102,6 +132,24 @@ codes! {
     PRINCIPAL_REALM_VIA_DNS = ("principal", "principal-realm-via-dns", Warn,
         "The user's realm is not in [realms]; MIT will look for its KDCs with DNS SRV records.",
         Some("Add the realm to [realms] with its domain controllers to stop depending on DNS SRV records."));
+    // ---- ansible-connection ----
+    ANSIBLE_CONNECTION_OK = ("ansible-connection", "ansible-connection-ok", Pass,
+        "Ansible's winrm connection will use Kerberos for this host, and the endpoint and SPN it builds from the inventory are what the names suggest.", None);
+    ANSIBLE_CONNECTION_NOT_KERBEROS = ("ansible-connection", "ansible-connection-not-kerberos", Fail,
+        "Ansible will not use Kerberos for this host: ansible_winrm_transport does not list kerberos, or it is unset and ansible_user is not a UPN (user@REALM), in which case Ansible picks basic auth. Windows then answers \"the specified credentials were rejected by the server\" or basic auth is refused.",
+        Some("Write ansible_user as user@REALM (realm in upper case) and set ansible_winrm_transport: kerberos."));
+    ANSIBLE_CONNECTION_TRANSPORT_ORDER = ("ansible-connection", "ansible-connection-transport-order", Warn,
+        "ansible_winrm_transport lists another transport before kerberos; Ansible tries them in order and uses the first that connects.",
+        Some("Put kerberos first in ansible_winrm_transport (or list it alone)."));
+    ANSIBLE_CONNECTION_IP_HOST = ("ansible-connection", "ansible-connection-ip-host", Warn,
+        "ansible_host is an IP address and no Kerberos hostname override is set: pywinrm builds the SPN from the IP (HTTP@10.0.0.5). AD holds SPNs for host names, so the service ticket fails unless reverse DNS and rdns = true happen to repair the name.",
+        Some("Set ansible_winrm_kerberos_hostname_override to the host's FQDN, or use the FQDN as ansible_host."));
+    ANSIBLE_CONNECTION_REALM_IGNORED = ("ansible-connection", "ansible-connection-realm-ignored", Warn,
+        "ansible_winrm_realm is set, but pywinrm ignores it for Kerberos: the realm comes only from ansible_user (user@REALM), else from krb5.conf's default_realm.",
+        Some("Put the realm into ansible_user (user@REALM) and drop ansible_winrm_realm."));
+    ANSIBLE_CONNECTION_SCHEME_PORT = ("ansible-connection", "ansible-connection-scheme-port", Warn,
+        "The scheme and port disagree with WinRM's defaults (https on 5985 or http on 5986); one of the two inventory variables is probably wrong. Ansible's default is 5986/https when ansible_port is unset.",
+        Some("Set ansible_port: 5985 for HTTP (with Kerberos message encryption) or 5986 for HTTPS, and leave ansible_winrm_scheme unset so Ansible derives it."));
     // ---- dns-kdc ----
     DNS_KDC_OK = ("dns-kdc", "dns-kdc-ok", Pass,
         "Every KDC name of the realm resolves as the pod's resolver resolves it.", None);

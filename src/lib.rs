@@ -11,6 +11,7 @@ pub mod codes;
 pub mod dns;
 pub mod gss;
 pub mod kdcproto;
+pub mod module;
 pub mod profile;
 pub mod render;
 pub mod report;
@@ -42,8 +43,15 @@ pub const EXIT_USAGE: u8 = 2;
 pub const MIT_KRB5_VERSION: &str = env!("KRBPROBE_MIT_KRB5_VERSION");
 
 /// Entry point for the binary: parses argv, runs, prints, and returns the exit status.
+///
+/// `krbprobe ARGS.json` (one argument naming a file that holds a JSON object) is Ansible
+/// running the binary as a module; see [`module`].
 pub fn run_cli() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(path) = module::args_file(&argv) {
+        return run_module(&path);
+    }
+    let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
             // --help and --version are not errors; clap prints them to stdout.
@@ -68,30 +76,13 @@ pub fn run_cli() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let trace = prepare_process_env(&settings);
-    let trust = match tls::Trust::new(settings.ca_file.as_deref()) {
-        Ok(t) => Arc::new(t),
+    let report = match execute(&settings) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("krbprobe: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("krbprobe: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let mut report = runtime.block_on(run(&settings, trust));
-    if let Some(t) = &trace {
-        report.trace = Some(t.lines());
-    }
-    // A GSSAPI call stuck inside MIT cannot be cancelled; do not wait for it at exit.
-    runtime.shutdown_timeout(Duration::from_millis(100));
     let mut stdout = std::io::stdout().lock();
     let written = match settings.format {
         Format::Json => render::json(&report, &mut stdout),
@@ -114,6 +105,59 @@ pub fn run_cli() -> ExitCode {
         Verdict::Pass => EXIT_PASS,
         Verdict::Fail => EXIT_FAIL,
     })
+}
+
+/// Ansible module mode: arguments from the file, exactly one JSON object on stdout.
+fn run_module(path: &std::path::Path) -> ExitCode {
+    let (value, code) = match module_report(path) {
+        Ok(report) => {
+            let code = match report.verdict {
+                Verdict::Pass => EXIT_PASS,
+                Verdict::Fail => EXIT_FAIL,
+            };
+            (module::result(&report), code)
+        }
+        Err(msg) => (module::failure(&msg), EXIT_FAIL),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = serde_json::to_writer(&mut stdout, &value)
+        .map_err(std::io::Error::from)
+        .and_then(|_| writeln!(stdout))
+        .and_then(|_| stdout.flush())
+    {
+        eprintln!("krbprobe: cannot write the module result: {e}");
+    }
+    ExitCode::from(code)
+}
+
+fn module_report(path: &std::path::Path) -> Result<Report, String> {
+    let args = module::read_args(path).map_err(|e| e.to_string())?;
+    let env = |k: &str| std::env::var(k).ok();
+    let input = Input {
+        stdin_is_terminal: false,
+        prompt: &secret::prompt,
+        read_stdin: &secret::from_stdin,
+    };
+    let mut settings = Settings::build(args.cli, &env, &input).map_err(|e| e.to_string())?;
+    settings.credential = module::credential(args.password, settings.credential);
+    execute(&settings)
+}
+
+/// Prepares the process (MIT's environment, trust store, runtime) and runs every check.
+fn execute(settings: &Settings) -> Result<Report, String> {
+    let trace = prepare_process_env(settings);
+    let trust = Arc::new(tls::Trust::new(settings.ca_file.as_deref()).map_err(|e| e.to_string())?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let mut report = runtime.block_on(run(settings, trust));
+    if let Some(t) = &trace {
+        report.trace = Some(t.lines());
+    }
+    // A GSSAPI call stuck inside MIT cannot be cancelled; do not wait for it at exit.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(report)
 }
 
 /// Points MIT krb5 at the krb5.conf under test, keeps secrets out of the environment and,
@@ -169,7 +213,7 @@ pub fn tool_info(settings: &Settings) -> ToolInfo {
         krb5_conf_origin: settings.krb5_conf_origin.as_str(),
         user: settings.user.clone(),
         credential: settings.credential.kind(),
-        targets: settings.targets.clone(),
+        targets: settings.targets.iter().map(|t| t.name.clone()).collect(),
         port: settings.port,
         scheme: settings.scheme.as_str(),
         timeout_ms: u64::try_from(settings.timeout.as_millis()).unwrap_or(u64::MAX),

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Cli, ColorChoice, Format, Scheme};
+use crate::cli::{Cli, ColorChoice, EeCheck, Format, Scheme};
 use crate::secret::{self, Secret, SecretError};
 
 /// Default krb5.conf location when neither --krb5-conf nor KRB5_CONFIG is set.
@@ -113,11 +113,134 @@ impl ProxyEnv {
     }
 }
 
+/// A target as given: a name and the Ansible winrm connection variables that came with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// The inventory host name (or the host as typed).
+    pub name: String,
+    /// `ansible_host` / `ansible_winrm_host`.
+    #[serde(default)]
+    pub ansible_host: Option<String>,
+    /// `ansible_port` / `ansible_winrm_port`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `ansible_winrm_scheme`.
+    #[serde(default)]
+    pub scheme: Option<Scheme>,
+    /// `ansible_winrm_service`.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// `ansible_winrm_kerberos_hostname_override`.
+    #[serde(default)]
+    pub hostname_override: Option<String>,
+    /// `ansible_winrm_transport`.
+    #[serde(default)]
+    pub transport: Option<Vec<String>>,
+}
+
+impl TargetSpec {
+    /// A bare host name without variables.
+    pub fn bare(name: &str) -> TargetSpec {
+        TargetSpec {
+            name: name.to_owned(),
+            ..TargetSpec::default()
+        }
+    }
+
+    /// True when any Ansible connection variable came with the name.
+    pub fn has_vars(&self) -> bool {
+        self.ansible_host.is_some()
+            || self.port.is_some()
+            || self.scheme.is_some()
+            || self.service.is_some()
+            || self.hostname_override.is_some()
+            || self.transport.is_some()
+    }
+}
+
+/// One target resolved the way Ansible's winrm connection resolves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The name the report uses: the inventory host name, or the target as given.
+    pub name: String,
+    /// Where WinRM is reached: `ansible_host`, else the name.
+    pub host: String,
+    /// The host handed to GSSAPI for the SPN: the hostname override, else `host`.
+    pub spn_host: String,
+    /// SPN service class (`HTTP` unless `ansible_winrm_service` says otherwise).
+    pub service: String,
+    /// WinRM port.
+    pub port: u16,
+    /// WinRM scheme.
+    pub scheme: Scheme,
+    /// The variables given with it, for the `ansible-connection` check.
+    pub spec: TargetSpec,
+}
+
+impl Target {
+    /// The WinRM endpoint pywinrm would use.
+    pub fn endpoint(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{}://{host}:{}/wsman", self.scheme.as_str(), self.port)
+    }
+}
+
+/// Ansible's default WinRM port (`ansible_port` unset): 5986, HTTPS.
+pub const ANSIBLE_DEFAULT_PORT: u16 = 5986;
+
+/// The SPN service class pywinrm uses unless `ansible_winrm_service` is set.
+pub const DEFAULT_SERVICE: &str = "HTTP";
+
+/// Run-wide facts about how Ansible's winrm connection runs, beyond the targets.
+#[derive(Debug, Clone, Default)]
+pub struct AnsibleContext {
+    /// True when Ansible connection variables were given (flags, targets file, module).
+    pub active: bool,
+    /// True when running as an Ansible module.
+    pub module: bool,
+    /// `ansible_winrm_realm` (ignored by pywinrm).
+    pub realm: Option<String>,
+    /// `ansible_winrm_kinit_env_vars`, when given.
+    pub kinit_env_vars: Option<Vec<String>>,
+}
+
+/// The environment the ee-runtime check looks at, read once when settings are built.
+#[derive(Debug, Clone, Default)]
+pub struct EeEnv {
+    /// Whether to run the check.
+    pub enabled: bool,
+    /// Why it runs (e.g. `--ee-check always`, `HOME=/runner`).
+    pub reasons: Vec<String>,
+    /// `PATH`.
+    pub path: Option<String>,
+    /// `HOME`.
+    pub home: Option<String>,
+    /// `TMPDIR`, `TEMP`, `TMP` as Python's tempfile reads them, in that order.
+    pub tmp_vars: Vec<(String, String)>,
+    /// `PYTHONPATH`, passed on to the interpreter probe.
+    pub pythonpath: Option<String>,
+    /// `KRB5_CONFIG` as set on the pod (before the probe points MIT at its own choice).
+    pub krb5_config: Option<String>,
+    /// `KRB5_TRACE` as set on the pod.
+    pub krb5_trace: Option<String>,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Targets in the order given.
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
+    /// How Ansible's winrm connection was described, if it was.
+    pub ansible: AnsibleContext,
+    /// Inputs of the ee-runtime check.
+    pub ee: EeEnv,
     /// Client principal as given.
     pub user: Option<String>,
     /// How to get a TGT.
@@ -155,6 +278,19 @@ pub enum SettingsError {
     /// A target is empty or not a host name.
     #[error("target {0:?} is not a host name")]
     BadTarget(String),
+    /// A line of --targets-file cannot be read.
+    #[error("--targets-file {path}, line {line}: {reason}")]
+    BadTargetLine {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A flag that describes one host was given with several targets.
+    #[error("{0} describes one host; give exactly one target with it")]
+    OneTargetOnly(&'static str),
     /// A file given on the command line does not exist.
     #[error("{flag} {path}: {reason}")]
     BadFile {
@@ -168,12 +304,130 @@ pub enum SettingsError {
 }
 
 /// Targets from a `--targets-file`: one per line; blank lines and `#` comments are skipped.
-pub fn parse_targets_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
+///
+/// A line may be an Ansible INI inventory host line, `name key=value ...`: the winrm connection
+/// variables krbprobe mirrors are taken, other variables are ignored (so a `[windows]` section
+/// can be pasted as is). `[group]` headers are skipped, and so is the body of `[group:vars]`
+/// and `[group:children]` sections, which hold no hosts.
+pub fn parse_targets_file(text: &str) -> Result<Vec<TargetSpec>, (usize, String)> {
+    let mut out = Vec::new();
+    let mut in_host_section = true;
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            in_host_section = !(line.contains(":vars]") || line.contains(":children]"));
+            continue;
+        }
+        if !in_host_section {
+            continue;
+        }
+        out.push(parse_host_line(line).map_err(|e| (n + 1, e))?);
+    }
+    Ok(out)
+}
+
+fn parse_host_line(line: &str) -> Result<TargetSpec, String> {
+    let mut words = line.split_whitespace();
+    let name = words.next().unwrap_or_default();
+    if name.contains('=') {
+        return Err(format!("{name:?}: a line starts with the host name"));
+    }
+    let mut spec = TargetSpec::bare(name);
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(format!("{word:?} is not key=value"));
+        };
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        match key {
+            "ansible_host" | "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
+            "ansible_port" | "ansible_winrm_port" => {
+                spec.port = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("{key}={value}: not a port number"))?,
+                )
+            }
+            "ansible_winrm_scheme" => {
+                spec.scheme = Some(match value {
+                    "http" => Scheme::Http,
+                    "https" => Scheme::Https,
+                    _ => return Err(format!("{key}={value}: http or https")),
+                })
+            }
+            "ansible_winrm_service" => spec.service = Some(value.into()),
+            "ansible_winrm_kerberos_hostname_override" => {
+                spec.hostname_override = Some(value.into())
+            }
+            "ansible_winrm_transport" => spec.transport = Some(split_list(value)),
+            _ => {}
+        }
+    }
+    Ok(spec)
+}
+
+/// Splits an Ansible list given as text: `a,b`, `[a, b]` or `['a', 'b']`.
+pub fn split_list(value: &str) -> Vec<String> {
+    value
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
+        .filter(|v| !v.is_empty())
         .collect()
+}
+
+fn valid_host(h: &str) -> bool {
+    !h.is_empty() && !h.contains(char::is_whitespace) && !h.contains('/')
+}
+
+/// Resolves a target the way Ansible's winrm connection does: the endpoint host is
+/// `ansible_host` (else the name), the SPN host the override (else the endpoint host), the port
+/// `ansible_port` (else `default_port`), the scheme `ansible_winrm_scheme` (else https unless
+/// the port is 5985), the service `ansible_winrm_service` (else `default_service`).
+pub fn resolve_target(
+    spec: TargetSpec,
+    default_port: u16,
+    default_scheme_flag: Option<Scheme>,
+    default_service: &str,
+) -> Result<Target, SettingsError> {
+    let name = spec.name.trim().to_owned();
+    let host = spec
+        .ansible_host
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&name)
+        .to_owned();
+    let spn_host = spec
+        .hostname_override
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&host)
+        .to_owned();
+    for h in [&name, &host, &spn_host] {
+        if !valid_host(h) {
+            return Err(SettingsError::BadTarget(h.clone()));
+        }
+    }
+    let port = spec.port.unwrap_or(default_port);
+    let scheme = spec
+        .scheme
+        .or(default_scheme_flag)
+        .unwrap_or_else(|| default_scheme(port));
+    let service = spec
+        .service
+        .clone()
+        .unwrap_or_else(|| default_service.to_owned());
+    Ok(Target {
+        name,
+        host,
+        spn_host,
+        service,
+        port,
+        scheme,
+        spec,
+    })
 }
 
 /// The scheme Ansible's winrm connection picks: https unless the port is 5985.
@@ -182,6 +436,46 @@ pub fn default_scheme(port: u16) -> Scheme {
         Scheme::Http
     } else {
         Scheme::Https
+    }
+}
+
+/// Signs that the probe runs in an AWX job pod: the pod name AWX gives job pods, and the
+/// runner home of ansible-builder images.
+fn ee_env(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> EeEnv {
+    let mut reasons = Vec::new();
+    match cli.ee_check {
+        EeCheck::Always => reasons.push("--ee-check always".to_owned()),
+        EeCheck::Never => {}
+        EeCheck::Auto => {
+            if cli.module {
+                reasons.push("running as an Ansible module".to_owned());
+            }
+            if let Some(h) = env("HOSTNAME").filter(|h| h.starts_with("automation-job-")) {
+                reasons.push(format!("HOSTNAME={h} (an AWX job pod)"));
+            }
+            if env("HOME").as_deref() == Some("/runner") {
+                reasons.push("HOME=/runner (an ansible-builder execution environment)".to_owned());
+            }
+        }
+    }
+    let tmp_vars = ["TMPDIR", "TEMP", "TMP"]
+        .iter()
+        .filter_map(|k| {
+            env(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| ((*k).to_owned(), v))
+        })
+        .collect();
+    EeEnv {
+        enabled: !reasons.is_empty(),
+        reasons,
+        path: env("PATH"),
+        home: env("HOME"),
+        tmp_vars,
+        pythonpath: env("PYTHONPATH"),
+        krb5_config: env("KRB5_CONFIG"),
+        krb5_trace: env("KRB5_TRACE"),
+        python: cli.python.clone(),
     }
 }
 
@@ -204,16 +498,24 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         input: &Input<'_>,
     ) -> Result<Settings, SettingsError> {
-        let mut cli = cli;
+        let mut specs: Vec<TargetSpec> = cli.targets.iter().map(|t| TargetSpec::bare(t)).collect();
+        specs.extend(cli.target_specs.iter().cloned());
         if let Some(path) = &cli.targets_file {
             let text = std::fs::read_to_string(path).map_err(|e| SettingsError::BadFile {
                 flag: "--targets-file",
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            cli.targets.extend(parse_targets_file(&text));
+            let from_file = parse_targets_file(&text).map_err(|(line, reason)| {
+                SettingsError::BadTargetLine {
+                    path: path.display().to_string(),
+                    line,
+                    reason,
+                }
+            })?;
+            specs.extend(from_file);
         }
-        if cli.targets.is_empty() {
+        if specs.is_empty() {
             return Err(SettingsError::BadFile {
                 flag: "--targets-file",
                 path: cli
@@ -224,12 +526,42 @@ impl Settings {
                 reason: "no target in it".into(),
             });
         }
-        for t in &cli.targets {
-            let t = t.trim();
-            if t.is_empty() || t.contains(char::is_whitespace) || t.contains('/') {
-                return Err(SettingsError::BadTarget(t.to_owned()));
+        // Flags describing one host apply to the one target given.
+        for (flag, value) in [
+            ("--ansible-host", &cli.ansible_host),
+            ("--hostname-override", &cli.hostname_override),
+        ] {
+            if value.is_some() && specs.len() != 1 {
+                return Err(SettingsError::OneTargetOnly(flag));
             }
         }
+        for spec in &mut specs {
+            if spec.ansible_host.is_none() {
+                spec.ansible_host = cli.ansible_host.clone();
+            }
+            if spec.hostname_override.is_none() {
+                spec.hostname_override = cli.hostname_override.clone();
+            }
+            if spec.transport.is_none() && !cli.transport.is_empty() {
+                spec.transport = Some(cli.transport.clone());
+            }
+        }
+        let default_service = cli.service.as_deref().unwrap_or(DEFAULT_SERVICE);
+        let targets = specs
+            .into_iter()
+            .map(|spec| resolve_target(spec, cli.port, cli.scheme, default_service))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ansible = AnsibleContext {
+            active: cli.module
+                || cli.service.is_some()
+                || cli.realm.is_some()
+                || cli.kinit_env_vars.is_some()
+                || targets.iter().any(|t| t.spec.has_vars()),
+            module: cli.module,
+            realm: cli.realm.clone(),
+            kinit_env_vars: cli.kinit_env_vars.clone(),
+        };
+        let ee = ee_env(&cli, env);
         let (krb5_conf, krb5_conf_origin) = match (&cli.krb5_conf, env("KRB5_CONFIG")) {
             (Some(p), _) => (p.clone(), ConfOrigin::Flag),
             // KRB5_CONFIG may list several files separated by ':'; MIT reads them all, the
@@ -265,7 +597,9 @@ impl Settings {
             Credential::None
         };
         Ok(Settings {
-            targets: cli.targets.iter().map(|t| t.trim().to_owned()).collect(),
+            targets,
+            ansible,
+            ee,
             user: cli.user.map(|u| u.trim().to_owned()),
             credential,
             krb5_conf,
@@ -393,11 +727,139 @@ mod tests {
         assert_eq!(env.proxy_for("https", h).unwrap().0, "ALL_PROXY");
     }
 
+    fn names(specs: &[TargetSpec]) -> Vec<&str> {
+        specs.iter().map(|s| s.name.as_str()).collect()
+    }
+
     #[test]
     fn targets_file_lines() {
+        let specs =
+            parse_targets_file("# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n")
+                .unwrap();
+        assert_eq!(names(&specs), ["win01.example.com", "win02.example.com"]);
+        assert!(specs.iter().all(|s| !s.has_vars()));
+    }
+
+    #[test]
+    fn targets_file_takes_ini_inventory_lines() {
+        let ini = "[windows]\n\
+            win01.example.com ansible_host=10.0.0.5 ansible_port=5985 ansible_user=a@B\n\
+            win02.example.com ansible_winrm_kerberos_hostname_override=w2.example.com \
+            ansible_winrm_transport=kerberos,ntlm ansible_winrm_scheme=https \
+            ansible_winrm_service=WSMAN\n\
+            [windows:vars]\nansible_connection=winrm\n[dcs]\ndc01.example.com\n";
+        let specs = parse_targets_file(ini).unwrap();
         assert_eq!(
-            parse_targets_file("# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n"),
-            ["win01.example.com", "win02.example.com"]
+            names(&specs),
+            ["win01.example.com", "win02.example.com", "dc01.example.com"]
+        );
+        assert_eq!(specs[0].ansible_host.as_deref(), Some("10.0.0.5"));
+        assert_eq!(specs[0].port, Some(5985));
+        assert_eq!(
+            specs[1].hostname_override.as_deref(),
+            Some("w2.example.com")
+        );
+        assert_eq!(
+            specs[1].transport.as_deref(),
+            Some(&["kerberos".to_owned(), "ntlm".to_owned()][..])
+        );
+        assert_eq!(specs[1].scheme, Some(Scheme::Https));
+        assert_eq!(specs[1].service.as_deref(), Some("WSMAN"));
+        assert_eq!(
+            parse_targets_file("win01 ansible_port=http\n")
+                .unwrap_err()
+                .0,
+            1
+        );
+        assert!(parse_targets_file("\nansible_host=1.2.3.4\n").is_err());
+        assert!(parse_targets_file("w ansible_winrm_scheme=ftp").is_err());
+    }
+
+    #[test]
+    fn targets_resolve_like_the_winrm_connection() {
+        let t =
+            |spec: TargetSpec| resolve_target(spec, ANSIBLE_DEFAULT_PORT, None, "HTTP").unwrap();
+        let plain = t(TargetSpec::bare("win01.example.com"));
+        assert_eq!(
+            (
+                plain.host.as_str(),
+                plain.spn_host.as_str(),
+                plain.port,
+                plain.scheme
+            ),
+            (
+                "win01.example.com",
+                "win01.example.com",
+                5986,
+                Scheme::Https
+            )
+        );
+        assert_eq!(plain.endpoint(), "https://win01.example.com:5986/wsman");
+        let ip = t(TargetSpec {
+            ansible_host: Some("10.0.0.5".into()),
+            port: Some(5985),
+            ..TargetSpec::bare("win01.example.com")
+        });
+        assert_eq!(
+            (ip.host.as_str(), ip.spn_host.as_str()),
+            ("10.0.0.5", "10.0.0.5")
+        );
+        assert_eq!(ip.scheme, Scheme::Http);
+        let fixed = t(TargetSpec {
+            ansible_host: Some("10.0.0.5".into()),
+            hostname_override: Some("win01.example.com".into()),
+            scheme: Some(Scheme::Http),
+            service: Some("WSMAN".into()),
+            ..TargetSpec::bare("win01.example.com")
+        });
+        assert_eq!(fixed.spn_host, "win01.example.com");
+        assert_eq!((fixed.port, fixed.scheme), (5986, Scheme::Http));
+        assert_eq!(fixed.service, "WSMAN");
+        let v6 = t(TargetSpec {
+            ansible_host: Some("fd00::5".into()),
+            ..TargetSpec::bare("w")
+        });
+        assert_eq!(v6.endpoint(), "https://[fd00::5]:5986/wsman");
+    }
+
+    #[test]
+    fn one_host_flags_need_one_target() {
+        let err = build(&["--ansible-host", "10.0.0.5", "a", "b"], &[]).unwrap_err();
+        assert!(err.to_string().contains("--ansible-host"), "{err}");
+        let s = build(
+            &[
+                "--ansible-host",
+                "127.0.0.20",
+                "--service",
+                "WSMAN",
+                "a.example",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.targets[0].host, "127.0.0.20");
+        assert_eq!(s.targets[0].service, "WSMAN");
+        assert!(s.ansible.active);
+        assert!(!build(&["a.example"], &[]).unwrap().ansible.active);
+    }
+
+    #[test]
+    fn ee_check_detects_job_pods() {
+        assert!(!build(&["a"], &[]).unwrap().ee.enabled);
+        let s = build(&["a"], &[("HOSTNAME", "automation-job-42-tdvs5")]).unwrap();
+        assert!(s.ee.enabled, "{:?}", s.ee);
+        assert!(build(&["a"], &[("HOME", "/runner")]).unwrap().ee.enabled);
+        assert!(
+            !build(&["--ee-check", "never", "a"], &[("HOME", "/runner")])
+                .unwrap()
+                .ee
+                .enabled
+        );
+        assert!(
+            build(&["--ee-check", "always", "a"], &[])
+                .unwrap()
+                .ee
+                .enabled
         );
     }
 
@@ -406,7 +868,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("krbprobe-targets-{}", std::process::id()));
         std::fs::write(&dir, "b.example\nc.example\n").unwrap();
         let s = build(&["--targets-file", dir.to_str().unwrap(), "a.example"], &[]).unwrap();
-        assert_eq!(s.targets, ["a.example", "b.example", "c.example"]);
+        let names: Vec<&str> = s.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a.example", "b.example", "c.example"]);
         std::fs::write(&dir, "# nothing\n").unwrap();
         assert!(build(&["--targets-file", dir.to_str().unwrap()], &[]).is_err());
         std::fs::remove_file(&dir).unwrap();

@@ -15,6 +15,7 @@ use crate::checks::krb5_conf::{Canonicalize, Conf};
 use crate::codes;
 use crate::dns::{Answer, Dns, DnsFailure};
 use crate::report::Finding;
+use crate::settings::Target;
 
 /// Check id.
 pub const ID: &str = "dns-target";
@@ -64,10 +65,12 @@ pub struct Observed {
     pub reverse: Vec<(IpAddr, Result<Vec<String>, DnsFailure>)>,
 }
 
-/// Runs the check for one target.
+/// Runs the check for one target: the SPN host decides the service principal; when WinRM is
+/// reached at another address (`ansible_host` with a hostname override), that address is
+/// resolved for the connection.
 pub async fn run(
     dns: Result<&Dns, &str>,
-    target: &str,
+    t: &Target,
     policy: Policy,
 ) -> (Finding, Option<TargetFacts>) {
     let started = Instant::now();
@@ -76,12 +79,58 @@ pub async fn run(
         Err(e) => {
             return (
                 Finding::new(ID, codes::DNS_RESOLV_CONF, format!("no resolver: {e}"))
-                    .target(target)
+                    .target(t.name.clone())
                     .took(started.elapsed()),
                 None,
             );
         }
     };
+    let obs = observe(dns, &t.spn_host).await;
+    let (mut f, mut facts) = decide(&obs, policy);
+    if f.code == codes::DNS_TARGET_IP.code {
+        if let Some(hint) = ip_hint(t) {
+            f = f.hint(hint);
+        }
+    }
+    if !same_host(&t.host, &t.spn_host) {
+        // WinRM is reached at ansible_host; only the SPN comes from the override.
+        let connect = match t.host.parse::<IpAddr>() {
+            Ok(ip) => Ok(vec![ip]),
+            Err(_) => dns.lookup_ip(&t.host).await.map(|a| a.addrs),
+        };
+        match connect {
+            Ok(addrs) => {
+                f = f
+                    .evidence("connect_host", t.host.clone())
+                    .evidence("connect_addresses", json!(addrs));
+                if let Some(facts) = facts.as_mut() {
+                    facts.addrs = addrs;
+                }
+            }
+            Err(e) => {
+                let code = match e {
+                    DnsFailure::NotFound => codes::DNS_TARGET_NXDOMAIN,
+                    _ => codes::DNS_TARGET_FAILED,
+                };
+                f = Finding::new(
+                    ID,
+                    code,
+                    format!("ansible_host {}: {}", t.host, e.describe()),
+                )
+                .evidence("spn_host", t.spn_host.clone());
+                facts = None;
+            }
+        }
+    }
+    (
+        f.target(t.name.clone())
+            .evidence("resolver", json!(dns.info()))
+            .took(started.elapsed()),
+        facts,
+    )
+}
+
+async fn observe(dns: &Dns, target: &str) -> Observed {
     let (forward, addrs) = match target.parse::<IpAddr>() {
         Ok(ip) => (None, vec![ip]),
         Err(_) => {
@@ -96,18 +145,25 @@ pub async fn run(
             .map(|ip| async move { (*ip, dns.reverse(*ip).await) }),
     )
     .await;
-    let obs = Observed {
+    Observed {
         target: target.to_owned(),
         forward,
         reverse,
-    };
-    let (f, facts) = decide(&obs, policy);
-    (
-        f.target(target)
-            .evidence("resolver", json!(dns.info()))
-            .took(started.elapsed()),
-        facts,
-    )
+    }
+}
+
+/// The usual way an IP ends up in the SPN: `ansible_host` holds the address while the
+/// inventory name is the FQDN. Say so, naming the override that fixes it.
+fn ip_hint(t: &Target) -> Option<String> {
+    let named = t.name != t.host && t.name.parse::<IpAddr>().is_err() && t.name.contains('.');
+    named.then(|| {
+        format!(
+            "ansible_host is the address {}, so pywinrm asks for {}@{} and AD has no such SPN. \
+             Keep the address and set ansible_winrm_kerberos_hostname_override: {} (the \
+             inventory name), or set ansible_host to the FQDN.",
+            t.host, t.service, t.spn_host, t.name
+        )
+    })
 }
 
 fn same_host(a: &str, b: &str) -> bool {

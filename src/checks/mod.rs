@@ -1,7 +1,8 @@
 //! The checks and the one place their order is written down.
 //!
-//! Report order (fixed, whatever finishes first): `krb5-conf`, `principal`, `dns-kdc`,
-//! `dns-target` per target, `kdc-reach`, `winrm-http` per target, `kinit`, `spn-ticket` per
+//! Report order (fixed, whatever finishes first): `ee-runtime` (in an EE, as a module, or when
+//! asked), `krb5-conf`, `principal`, `ansible-connection` per target (when Ansible's
+//! connection variables are given), `dns-kdc`, `dns-target` per target, `kdc-reach`, `winrm-http` per target, `kinit`, `spn-ticket` per
 //! target, `winrm-auth` per target. Execution is concurrent where nothing depends on anything
 //! else:
 //!
@@ -10,6 +11,10 @@
 //!                         +-> dns-target -> winrm-http (per target)+     (per target)
 //! ```
 //!
+//! - ee-runtime looks at the pod, not at Kerberos: it runs alongside everything else and
+//!   blocks nothing, since the probe carries its own Kerberos library.
+//! - ansible-connection needs the user (its realm decides Ansible's transport) and only
+//!   describes; the Kerberos checks run whatever it says, to show what would happen.
 //! - principal needs krb5.conf's realms; dns-kdc needs the realm in use.
 //! - kdc-reach needs KDC addresses; kinit is skipped when the KDC cannot be reached, because
 //!   MIT would only fail the same way after a longer wait.
@@ -17,8 +22,10 @@
 //! - winrm-auth needs the service ticket and a listener that answered like WinRM: without
 //!   them it could only fail again for the same reason.
 
+pub mod ansible_connection;
 pub mod dns_kdc;
 pub mod dns_target;
+pub mod ee_runtime;
 pub mod kdc_reach;
 pub mod kinit;
 pub mod krb5_conf;
@@ -53,7 +60,12 @@ pub(crate) fn gss_deadline(timeout: Duration) -> Duration {
 /// Runs every check and returns the findings in report order.
 pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     let user = settings.user.as_deref();
-    let (conf_finding, conf) = krb5_conf::run(&settings.krb5_conf, user, &settings.targets);
+    let spn_hosts: Vec<String> = settings
+        .targets
+        .iter()
+        .map(|t| t.spn_host.clone())
+        .collect();
+    let (conf_finding, conf) = krb5_conf::run(&settings.krb5_conf, user, &spn_hosts);
     let (principal_finding, principal) = principal::run(user, conf.as_ref());
     let realm = principal
         .as_ref()
@@ -97,22 +109,30 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
             let addr = facts
                 .as_ref()
                 .and_then(|f| f.addrs.first().copied())
-                .or_else(|| t.parse::<IpAddr>().ok());
+                .or_else(|| t.host.parse::<IpAddr>().ok());
             let http_finding = winrm_http::run(
-                t,
+                &t.host,
                 addr,
-                settings.port,
-                settings.scheme,
+                t.port,
+                t.scheme,
                 &trust,
                 &settings.proxy,
                 timeout,
             )
-            .await;
+            .await
+            .target(t.name.clone());
             (dns_finding, facts, http_finding)
         }
     }));
-    let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target) =
-        tokio::join!(kdc_chain, target_chains);
+    let ee_check = async {
+        if settings.ee.enabled {
+            Some(ee_runtime::run(settings).await)
+        } else {
+            None
+        }
+    };
+    let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target, ee_finding) =
+        tokio::join!(kdc_chain, target_chains, ee_check);
 
     let deadline = gss_deadline(timeout);
     let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
@@ -134,8 +154,6 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
                 let auth = winrm_auth::run(
                     t,
                     addr,
-                    settings.port,
-                    settings.scheme,
                     &trust,
                     tgt,
                     auth_blocked,
@@ -149,7 +167,17 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     ))
     .await;
 
-    let mut out = vec![conf_finding, principal_finding, dns_kdc_finding];
+    let mut out: Vec<Finding> = ee_finding.into_iter().collect();
+    out.extend([conf_finding, principal_finding]);
+    if settings.ansible.active {
+        out.extend(
+            settings
+                .targets
+                .iter()
+                .map(|t| ansible_connection::run(t, user, &settings.ansible)),
+        );
+    }
+    out.push(dns_kdc_finding);
     out.extend(per_target.iter().map(|(d, _, _)| d.clone()));
     out.push(kdc_finding);
     out.extend(per_target.into_iter().map(|(_, _, h)| h));

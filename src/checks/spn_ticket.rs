@@ -8,12 +8,10 @@ use serde_json::json;
 use crate::codes::{self, Code};
 use crate::gss::{self, GssFailure, ServiceTicket, Tgt, krb5_err};
 use crate::report::Finding;
+use crate::settings::Target;
 
 /// Check id.
 pub const ID: &str = "spn-ticket";
-
-/// The SPN service pywinrm uses by default (`ansible_winrm_service`).
-pub const SERVICE: &str = "HTTP";
 
 /// Maps a failure to a code by MIT's minor status.
 pub fn classify(f: &GssFailure) -> Code {
@@ -27,16 +25,17 @@ pub fn classify(f: &GssFailure) -> Code {
     }
 }
 
-/// Runs the check for one target. `host` is the name given to GSSAPI (the target as
-/// Ansible passes it); `expected_spn_host` is what dns-target predicted MIT will use.
+/// Runs the check for one target. The name given to GSSAPI is `service@spn_host`, as pywinrm
+/// builds it; `expected_spn_host` is what dns-target predicted MIT will use.
 pub async fn run(
-    target: &str,
+    t: &Target,
     tgt: Option<Tgt>,
     blocked: Option<String>,
     expected_spn_host: Option<String>,
     deadline: Duration,
 ) -> Finding {
     let started = Instant::now();
+    let target = t.name.as_str();
     let tgt = match (tgt, blocked) {
         (_, Some(why)) => {
             return Finding::skip(ID, codes::SPN_TICKET_SKIPPED, why)
@@ -50,8 +49,8 @@ pub async fn run(
         }
         (Some(t), None) => t,
     };
-    let host = target.to_owned();
-    let job = tokio::task::spawn_blocking(move || gss::service_ticket(&tgt, SERVICE, &host));
+    let (service, host) = (t.service.clone(), t.spn_host.clone());
+    let job = tokio::task::spawn_blocking(move || gss::service_ticket(&tgt, &service, &host));
     let result = match tokio::time::timeout(deadline, job).await {
         Err(_) => {
             return Finding::new(
@@ -73,19 +72,25 @@ pub async fn run(
         }
         Ok(Ok(r)) => r,
     };
-    decide(target, result, expected_spn_host.as_deref())
-        .target(target)
-        .took(started.elapsed())
+    decide(
+        &t.service,
+        &t.spn_host,
+        result,
+        expected_spn_host.as_deref(),
+    )
+    .target(target)
+    .took(started.elapsed())
 }
 
 /// The decision, table-testable.
 pub fn decide(
+    service: &str,
     target: &str,
     result: Result<ServiceTicket, GssFailure>,
     expected_spn_host: Option<&str>,
 ) -> Finding {
-    let asked = format!("{SERVICE}@{target}");
-    let predicted = expected_spn_host.map(|h| format!("{SERVICE}/{h}"));
+    let asked = format!("{service}@{target}");
+    let predicted = expected_spn_host.map(|h| format!("{service}/{h}"));
     match result {
         Ok(t) => Finding::new(
             ID,
@@ -94,7 +99,7 @@ pub fn decide(
                 "service ticket for {}",
                 t.spn
                     .clone()
-                    .unwrap_or_else(|| format!("{SERVICE}/{target}"))
+                    .unwrap_or_else(|| format!("{service}/{target}"))
             ),
         )
         .evidence("gss_target_name", asked)
@@ -105,7 +110,7 @@ pub fn decide(
             let code = classify(&e);
             let spn = predicted
                 .clone()
-                .unwrap_or_else(|| format!("{SERVICE}/{target}"));
+                .unwrap_or_else(|| format!("{service}/{target}"));
             let what = e.message();
             // MIT's extended message often names the principal already.
             let summary = if what.contains(&spn) {
@@ -115,7 +120,7 @@ pub fn decide(
             };
             let mut f = Finding::new(ID, code, summary);
             if code == codes::SPN_UNKNOWN {
-                let host = spn.trim_start_matches("HTTP/");
+                let host = spn.split_once('/').map(|(_, h)| h).unwrap_or(spn.as_str());
                 let short = host.split('.').next().unwrap_or(host).to_ascii_uppercase();
                 let mut hint = format!(
                     "Register the SPN on the host's computer account: setspn -S {spn} {short} (check with setspn -L {short})."
@@ -156,7 +161,7 @@ mod tests {
             (krb5_err::KDC_UNREACH, "spn-kdc-unreachable"),
             (1, "spn-error"),
         ] {
-            let f = decide("h.example", Err(fail(minor)), Some("h.example"));
+            let f = decide("HTTP", "h.example", Err(fail(minor)), Some("h.example"));
             assert_eq!((f.status, f.code), (Status::Fail, code));
         }
     }
@@ -164,6 +169,7 @@ mod tests {
     #[test]
     fn spn_unknown_hint_names_setspn_and_the_rdns_twist() {
         let f = decide(
+            "HTTP",
             "kuro-win05.kurokobo.internal",
             Err(fail(krb5_err::S_PRINCIPAL_UNKNOWN)),
             Some("kuro-web05.kurokobo.internal"),

@@ -14,6 +14,7 @@ use crate::codes::{self, Code};
 use crate::gss::Tgt;
 use crate::kdcproto;
 use crate::report::Finding;
+use crate::settings::Target;
 use crate::tls::Trust;
 use crate::winrm::session::{AuthOutcome, Reply, Session, SessionError};
 use crate::winrm::soap;
@@ -61,10 +62,8 @@ pub enum End {
 /// Runs the check for one target.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    target: &str,
+    t: &Target,
     addr: Option<IpAddr>,
-    port: u16,
-    scheme: Scheme,
     trust: &Arc<Trust>,
     tgt: Option<Tgt>,
     blocked: Option<String>,
@@ -75,15 +74,17 @@ pub async fn run(
     let (Some(tgt), Some(ip), None) = (tgt, addr, blocked.clone()) else {
         let why = blocked.unwrap_or_else(|| "no TGT or no address (see kinit, dns-target)".into());
         return Finding::skip(ID, codes::WINRM_AUTH_SKIPPED, why)
-            .target(target)
+            .target(t.name.clone())
             .took(started.elapsed());
     };
     let mut steps = Vec::new();
+    let gss_target = format!("{}@{}", t.service, t.spn_host);
     let end = exchange(
-        target,
-        SocketAddr::new(ip, port),
-        port,
-        scheme,
+        &t.host,
+        &gss_target,
+        SocketAddr::new(ip, t.port),
+        t.port,
+        t.scheme,
         trust,
         &tgt,
         open_shell,
@@ -91,14 +92,15 @@ pub async fn run(
         &mut steps,
     )
     .await;
-    decide(target, port, scheme, &steps, &end)
-        .target(target)
+    decide(&t.host, t.port, t.scheme, &steps, &end)
+        .target(t.name.clone())
         .took(started.elapsed())
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     target: &str,
+    gss_target: &str,
     addr: SocketAddr,
     port: u16,
     scheme: Scheme,
@@ -118,7 +120,7 @@ async fn exchange(
         Ok(s) => s,
         Err(e) => return err(e),
     };
-    match session.authenticate(tgt, target).await {
+    match session.authenticate(tgt, gss_target).await {
         Err(e) => return err(e),
         Ok(AuthOutcome::Rejected { offers }) => {
             let krb_error = offers.iter().find_map(|o| {

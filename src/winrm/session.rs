@@ -229,10 +229,10 @@ impl Session {
     pub async fn authenticate(
         &mut self,
         tgt: &Tgt,
-        host: &str,
+        gss_target: &str,
     ) -> Result<AuthOutcome, SessionError> {
         let cred = tgt.cred.clone();
-        let target = format!("HTTP@{host}");
+        let target = gss_target.to_owned();
         // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
         // and bound it like every other network step (MIT retries KDCs on its own timers).
         let deadline = crate::checks::gss_deadline(self.timeout);

@@ -1,0 +1,300 @@
+//! Check `ansible-connection` (per target, when Ansible's connection variables are given):
+//! what Ansible's winrm connection will do for this host, and where that differs from what the
+//! inventory probably meant.
+//!
+//! It mirrors `ansible.plugins.connection.winrm` (ansible-core 2.19) and pywinrm 0.5:
+//! - the endpoint is `scheme://ansible_host:port/wsman`, port 5986 unless `ansible_port` says
+//!   otherwise, scheme https unless the port is 5985 or `ansible_winrm_scheme` is set;
+//! - with `ansible_winrm_transport` unset, the transport is `kerberos` only when `ansible_user`
+//!   is a UPN (`user@REALM`), otherwise basic auth (`ssl`/`plaintext`);
+//! - transports are tried in the order listed;
+//! - the SPN is `ansible_winrm_service@host`, host being the Kerberos hostname override or
+//!   the endpoint host: an IP address there puts the IP into the SPN;
+//! - the realm comes from `ansible_user` only: `ansible_winrm_realm` is passed to pywinrm,
+//!   which ignores it for Kerberos.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::codes::{self, Code};
+use crate::report::Finding;
+use crate::settings::{AnsibleContext, Target};
+
+/// Check id.
+pub const ID: &str = "ansible-connection";
+
+/// The transports Ansible's winrm connection will try, in order, and whether they were
+/// derived (not given).
+pub fn transports(t: &Target, user: Option<&str>) -> (Vec<String>, bool) {
+    match &t.spec.transport {
+        Some(list) if !list.is_empty() => (list.clone(), false),
+        _ => {
+            let upn = user.is_some_and(|u| u.contains('@'));
+            let derived = if upn {
+                "kerberos"
+            } else if t.scheme.as_str() == "https" {
+                "ssl"
+            } else {
+                "plaintext"
+            };
+            (vec![derived.to_owned()], true)
+        }
+    }
+}
+
+/// The finding for one target.
+pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
+    let (transports, derived) = transports(t, user);
+    let gss_target = format!("{}@{}", t.service, t.spn_host);
+    let mut problems: Vec<(Code, String, Option<String>)> = Vec::new();
+
+    let kerberos_at = transports.iter().position(|x| x == "kerberos");
+    match kerberos_at {
+        None if derived => problems.push((
+            codes::ANSIBLE_CONNECTION_NOT_KERBEROS,
+            format!(
+                "ansible_user {} is not user@REALM and ansible_winrm_transport is unset: Ansible uses basic auth ({}), not Kerberos",
+                user.map(|u| format!("'{u}'")).unwrap_or_else(|| "(unset)".into()),
+                transports[0]
+            ),
+            None,
+        )),
+        None => problems.push((
+            codes::ANSIBLE_CONNECTION_NOT_KERBEROS,
+            format!(
+                "ansible_winrm_transport is {}: Kerberos is not among the transports Ansible tries",
+                transports.join(",")
+            ),
+            Some("Set ansible_winrm_transport: kerberos (and ansible_user: user@REALM) for this host or group.".into()),
+        )),
+        Some(i) if i > 0 => problems.push((
+            codes::ANSIBLE_CONNECTION_TRANSPORT_ORDER,
+            format!(
+                "ansible_winrm_transport is {}: Ansible tries {} before kerberos",
+                transports.join(","),
+                transports[..i].join(",")
+            ),
+            None,
+        )),
+        Some(_) => {}
+    }
+    if t.spn_host.parse::<IpAddr>().is_ok() {
+        let hint = (t.name.parse::<IpAddr>().is_err() && t.name != t.host).then(|| {
+            format!(
+                "Set ansible_winrm_kerberos_hostname_override: {} for this host (or ansible_host to the FQDN).",
+                t.name
+            )
+        });
+        problems.push((
+            codes::ANSIBLE_CONNECTION_IP_HOST,
+            format!(
+                "ansible_host is the IP address {}: pywinrm asks for {gss_target}, which no AD account holds",
+                t.host
+            ),
+            hint,
+        ));
+    }
+    if let Some(realm) = &ctx.realm {
+        let user_realm = user.and_then(|u| u.rsplit_once('@')).map(|(_, r)| r);
+        let detail = match user_realm {
+            Some(r) if r == realm => "the realm comes from ansible_user (which matches)".to_owned(),
+            Some(r) => format!("the realm comes from ansible_user: {r}"),
+            None => {
+                "ansible_user has no @REALM, so kinit uses krb5.conf's default_realm".to_owned()
+            }
+        };
+        problems.push((
+            codes::ANSIBLE_CONNECTION_REALM_IGNORED,
+            format!("ansible_winrm_realm={realm} is ignored by pywinrm; {detail}"),
+            None,
+        ));
+    }
+    let mismatch = match (t.scheme.as_str(), t.port) {
+        ("https", 5985) => Some("https on 5985, WinRM's http port"),
+        ("http", 5986) => Some("http on 5986, WinRM's https port"),
+        _ => None,
+    };
+    if let Some(m) = mismatch {
+        problems.push((
+            codes::ANSIBLE_CONNECTION_SCHEME_PORT,
+            format!("{}: {m}", t.endpoint()),
+            None,
+        ));
+    }
+
+    let notes: Vec<_> = problems
+        .iter()
+        .map(|(c, s, _)| json!({"code": c.code, "status": c.status, "summary": s}))
+        .collect();
+    let worst = problems
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (c, _, _))| (c.status, std::cmp::Reverse(*i)));
+    let finding = match worst {
+        None => Finding::new(
+            ID,
+            codes::ANSIBLE_CONNECTION_OK,
+            format!(
+                "{} with {}, SPN {gss_target}",
+                t.endpoint(),
+                transports.join(",")
+            ),
+        ),
+        Some((_, (code, summary, hint))) => {
+            let more = problems.len() - 1;
+            let summary = if more > 0 {
+                format!("{summary} (+{more} more)")
+            } else {
+                summary.clone()
+            };
+            let f = Finding::new(ID, *code, summary);
+            match hint {
+                Some(h) => f.hint(h.clone()),
+                None => f,
+            }
+        }
+    };
+    finding
+        .target(t.name.clone())
+        .evidence("endpoint", t.endpoint())
+        .evidence("transports", json!(transports))
+        .evidence("transport_derived", derived)
+        .evidence("gss_target_name", gss_target)
+        .evidence("ansible_host", t.spec.ansible_host.clone())
+        .evidence(
+            "kerberos_hostname_override",
+            t.spec.hostname_override.clone(),
+        )
+        .evidence("port_from_inventory", t.spec.port.is_some())
+        .evidence("kinit_env_vars", json!(ctx.kinit_env_vars))
+        .evidence(
+            "notes",
+            if notes.len() > 1 {
+                json!(notes)
+            } else {
+                json!(null)
+            },
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Scheme;
+    use crate::report::Status;
+    use crate::settings::{TargetSpec, resolve_target};
+
+    fn target(spec: TargetSpec) -> Target {
+        resolve_target(spec, 5986, None, "HTTP").unwrap()
+    }
+
+    fn ctx() -> AnsibleContext {
+        AnsibleContext {
+            active: true,
+            ..AnsibleContext::default()
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let fqdn = "win01.example.com";
+        let u = Some("awx@EXAMPLE.COM");
+        let cases: Vec<(TargetSpec, Option<&str>, &str, Status)> = vec![
+            (
+                TargetSpec::bare(fqdn),
+                u,
+                "ansible-connection-ok",
+                Status::Pass,
+            ),
+            (
+                TargetSpec::bare(fqdn),
+                Some("awx"),
+                "ansible-connection-not-kerberos",
+                Status::Fail,
+            ),
+            (
+                TargetSpec {
+                    transport: Some(vec!["ntlm".into()]),
+                    ..TargetSpec::bare(fqdn)
+                },
+                u,
+                "ansible-connection-not-kerberos",
+                Status::Fail,
+            ),
+            (
+                TargetSpec {
+                    transport: Some(vec!["ntlm".into(), "kerberos".into()]),
+                    ..TargetSpec::bare(fqdn)
+                },
+                u,
+                "ansible-connection-transport-order",
+                Status::Warn,
+            ),
+            (
+                TargetSpec {
+                    ansible_host: Some("10.0.0.5".into()),
+                    ..TargetSpec::bare(fqdn)
+                },
+                u,
+                "ansible-connection-ip-host",
+                Status::Warn,
+            ),
+            (
+                TargetSpec {
+                    ansible_host: Some("10.0.0.5".into()),
+                    hostname_override: Some(fqdn.into()),
+                    ..TargetSpec::bare(fqdn)
+                },
+                u,
+                "ansible-connection-ok",
+                Status::Pass,
+            ),
+            (
+                TargetSpec {
+                    port: Some(5985),
+                    scheme: Some(Scheme::Https),
+                    ..TargetSpec::bare(fqdn)
+                },
+                u,
+                "ansible-connection-scheme-port",
+                Status::Warn,
+            ),
+        ];
+        for (spec, user, code, status) in cases {
+            let f = run(&target(spec.clone()), user, &ctx());
+            assert_eq!((f.code, f.status), (code, status), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn worst_problem_leads_and_the_rest_are_notes() {
+        let t = target(TargetSpec {
+            ansible_host: Some("10.0.0.5".into()),
+            ..TargetSpec::bare("win01.example.com")
+        });
+        let c = AnsibleContext {
+            realm: Some("EXAMPLE.COM".into()),
+            ..ctx()
+        };
+        let f = run(&t, Some("awx"), &c);
+        assert_eq!(f.code, "ansible-connection-not-kerberos");
+        assert!(f.summary.ends_with("(+2 more)"), "{}", f.summary);
+        assert_eq!(f.evidence["notes"].as_array().unwrap().len(), 3);
+        assert_eq!(f.evidence["gss_target_name"], "HTTP@10.0.0.5");
+    }
+
+    #[test]
+    fn ip_host_hint_names_the_override() {
+        let t = target(TargetSpec {
+            ansible_host: Some("10.0.0.5".into()),
+            ..TargetSpec::bare("win01.example.com")
+        });
+        let f = run(&t, Some("a@B"), &ctx());
+        assert!(
+            f.hint
+                .unwrap()
+                .contains("ansible_winrm_kerberos_hostname_override: win01.example.com")
+        );
+    }
+}
