@@ -30,11 +30,13 @@ file "$bin" | grep -q 'statically linked'
 step "unit, CLI and snapshot tests"
 cargo test
 
+# The end-to-end tests use this venv too: it is the "Python of an EE" for ee-runtime.
+venv=$(lab/pywinrm-venv.sh)
+
 step "end-to-end tests in the lab"
 lab/run -q -- cargo test --features lab --test lab
 
 step "the lab's WinRM stand-in against the real client (pywinrm from PyPI)"
-venv=$(lab/pywinrm-venv.sh)
 lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
 
 step "lab selftest (MIT kinit/kvno against the same lab)"

@@ -90,9 +90,14 @@ impl Run {
 /// proxies must not depend on it.
 fn krbprobe_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_krbprobe"));
+    // HOSTNAME and HOME are how ee-runtime recognises an AWX job pod; scenarios that are not
+    // about it must not depend on the machine's names.
     cmd.env_remove("KRB5_CONFIG")
         .env_remove("KRB5CCNAME")
-        .env_remove("KRBPROBE_PASSWORD");
+        .env_remove("KRBPROBE_PASSWORD")
+        .env_remove("KRB5_TRACE")
+        .env_remove("HOSTNAME")
+        .env("HOME", std::env::temp_dir());
     for var in PROXY_VARS {
         cmd.env_remove(var);
     }
@@ -788,4 +793,328 @@ fn proxy_variables_without_no_proxy() {
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "pass", "{report:#}");
+}
+
+// ---- Ansible's view: connection variables, the EE, the module (issue 4) ----
+
+/// The venv lab/pywinrm-venv.sh builds: a Python that has pywinrm[kerberos], like an EE.
+fn ee_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pywinrm-venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} missing: run lab/pywinrm-venv.sh first (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// PATH of a healthy EE: MIT's client tools and the venv's Python.
+fn ee_path() -> String {
+    format!(
+        "{}:{}:/usr/bin:/bin",
+        std::env::var("KRBPROBE_LAB_TOOLS").expect("inside the lab"),
+        ee_python().parent().unwrap().display()
+    )
+}
+
+#[test]
+fn ansible_host_ip_breaks_the_spn_and_names_the_override() {
+    let run = probe(&["-u", &user(), "--ansible-host", "127.0.0.20", WIN01]);
+    let conn = run.check("ansible-connection", Some(WIN01));
+    assert_eq!(conn["code"], "ansible-connection-ip-host", "{conn:#}");
+    assert_eq!(conn["evidence"]["gss_target_name"], "HTTP@127.0.0.20");
+    run.assert_first_failure(
+        "dns-target",
+        "dns-target-ip",
+        &format!("ansible_winrm_kerberos_hostname_override: {WIN01}"),
+    );
+    assert_eq!(run.check("spn-ticket", Some(WIN01))["status"], "skip");
+}
+
+#[test]
+fn hostname_override_repairs_an_ip_ansible_host() {
+    let run = probe(&[
+        "-u",
+        &user(),
+        "--ansible-host",
+        "127.0.0.20",
+        "--hostname-override",
+        WIN01,
+        "--no-shell",
+        WIN01,
+    ]);
+    assert_eq!(run.report["verdict"], "pass", "{}", run.stdout);
+    assert_eq!(
+        run.check("dns-target", Some(WIN01))["evidence"]["connect_addresses"][0],
+        "127.0.0.20"
+    );
+    assert_eq!(
+        run.check("winrm-auth", Some(WIN01))["code"],
+        "winrm-auth-ok",
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn transport_without_kerberos_is_named_first() {
+    let run = probe(&["-u", &user(), "--transport", "ntlm", "--no-shell", WIN01]);
+    run.assert_first_failure(
+        "ansible-connection",
+        "ansible-connection-not-kerberos",
+        "ansible_winrm_transport: kerberos",
+    );
+    // The Kerberos path itself is still probed, to show it would work.
+    assert_eq!(
+        run.check("winrm-auth", Some(WIN01))["code"],
+        "winrm-auth-ok"
+    );
+}
+
+#[test]
+fn realm_variable_is_reported_as_ignored() {
+    let run = probe(&["-u", &user(), "--realm", REALM, "--no-shell", WIN01]);
+    let conn = run.check("ansible-connection", Some(WIN01));
+    assert_eq!(conn["code"], "ansible-connection-realm-ignored", "{conn:#}");
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn targets_file_takes_an_inventory_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("inventory.ini");
+    std::fs::write(
+        &file,
+        format!(
+            "[windows]\n\
+             {WIN01} ansible_host=127.0.0.20 ansible_winrm_kerberos_hostname_override={WIN01}\n\
+             kuro-win02.kurokobo.internal ansible_port=5985\n\
+             [windows:vars]\nansible_connection=winrm\nansible_user=awx@{REALM}\n"
+        ),
+    )
+    .unwrap();
+    let run = probe(&[
+        "-u",
+        &user(),
+        "--no-shell",
+        "--targets-file",
+        file.to_str().unwrap(),
+    ]);
+    let targets: Vec<&str> = run.report["tool"]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(targets, [WIN01, "kuro-win02.kurokobo.internal"]);
+    assert_eq!(
+        run.check("winrm-auth", Some(WIN01))["code"],
+        "winrm-auth-ok"
+    );
+    run.assert_first_failure("spn-ticket", "spn-unknown", "setspn");
+}
+
+fn ee_probe(extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = krbprobe_cmd();
+    cmd.env("PATH", ee_path())
+        .env("KRBPROBE_PASSWORD", password())
+        .args(["--format", "json", "--timeout", "1s", "--no-shell"])
+        .args(args);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run krbprobe");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stdout.contains(&password()) && !stderr.contains(&password()));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        report: serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")),
+        stdout,
+        stderr,
+        elapsed: Duration::ZERO,
+    }
+}
+
+#[test]
+fn ee_runtime_in_a_healthy_ee() {
+    let py = ee_python();
+    let run = ee_probe(
+        &[],
+        &[
+            "--ee-check",
+            "always",
+            "--python",
+            py.to_str().unwrap(),
+            "-u",
+            &user(),
+            WIN01,
+        ],
+    );
+    let ee = &run.report["checks"][0];
+    assert_eq!(ee["id"], "ee-runtime");
+    assert_eq!(ee["code"], "ee-runtime-ok", "{ee:#}");
+    assert_eq!(
+        ee["evidence"]["python"]["facts"]["modules"]["winrm"]["version"],
+        "0.5.0"
+    );
+    assert_eq!(
+        ee["evidence"]["python"]["facts"]["winrm_have_kerberos"],
+        true
+    );
+    assert!(
+        ee["evidence"]["kinit"]
+            .as_str()
+            .unwrap()
+            .ends_with("/kinit")
+    );
+    assert_eq!(run.report["verdict"], "pass", "{}", run.stdout);
+}
+
+#[test]
+fn ee_runtime_without_kinit_or_pywinrm() {
+    // A bare Python (Debian's, no pywinrm) and a PATH without MIT's tools.
+    let empty = tempfile::tempdir().unwrap();
+    let run = ee_probe(
+        &[("PATH", empty.path().to_str().unwrap())],
+        &[
+            "--ee-check",
+            "always",
+            "--python",
+            "/usr/bin/python3",
+            "-u",
+            &user(),
+            WIN01,
+        ],
+    );
+    run.assert_first_failure("ee-runtime", "ee-runtime-no-kinit", "krb5-workstation");
+    let codes: Vec<&str> = run.report["checks"][0]["evidence"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["ee-runtime-no-kinit", "ee-runtime-no-winrm"]);
+}
+
+#[test]
+fn ee_runtime_krb5_config_that_kinit_would_not_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = conf(dir.path(), "kuro-ad01.kurokobo.internal", "");
+    let py = ee_python();
+    let args = [
+        "--ee-check",
+        "always",
+        "--python",
+        py.to_str().unwrap(),
+        "-u",
+        &user(),
+        WIN01,
+    ];
+    let run = ee_probe(&[("KRB5_CONFIG", conf.to_str().unwrap())], &args);
+    let ee = &run.report["checks"][0];
+    assert_eq!(ee["code"], "ee-runtime-kinit-env", "{ee:#}");
+    assert!(ee["summary"].as_str().unwrap().contains("KRB5_CONFIG="));
+    let mut with_var = args.to_vec();
+    with_var.extend(["--kinit-env-vars", "KRB5_CONFIG,KRB5_TRACE"]);
+    let run = ee_probe(&[("KRB5_CONFIG", conf.to_str().unwrap())], &with_var);
+    assert_eq!(run.report["checks"][0]["code"], "ee-runtime-ok");
+}
+
+#[test]
+fn ee_runtime_recognises_a_job_pod_by_its_name() {
+    let run = ee_probe(
+        &[("HOSTNAME", "automation-job-42-tdvs5")],
+        &["-u", &user(), WIN01],
+    );
+    let ee = &run.report["checks"][0];
+    assert_eq!(ee["id"], "ee-runtime");
+    assert!(
+        ee["evidence"]["detected_by"][0]
+            .as_str()
+            .unwrap()
+            .contains("automation-job-42-tdvs5")
+    );
+    let run = ee_probe(&[], &["-u", &user(), WIN01]);
+    assert_eq!(run.report["checks"][0]["id"], "krb5-conf");
+}
+
+/// Runs the binary as Ansible runs a binary module: one argument, the arguments file.
+fn module(args: &Value) -> (i32, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("args");
+    std::fs::write(&file, args.to_string()).unwrap();
+    let out = krbprobe_cmd()
+        .env("PATH", ee_path())
+        .arg(&file)
+        .output()
+        .expect("run krbprobe");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let all = format!("{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one JSON line: {stdout}");
+    let value: Value = serde_json::from_str(lines[0]).expect("module JSON");
+    assert!(value.is_object());
+    (out.status.code().unwrap_or(-1), value, all)
+}
+
+#[test]
+fn module_mode_healthy_host() {
+    let py = ee_python();
+    let (code, v, all) = module(&serde_json::json!({
+        "targets": [WIN01],
+        "user": user(),
+        "password": password(),
+        "port": 5985,
+        "python": py,
+        "no_shell": true,
+        "_ansible_no_log": false,
+        "_ansible_check_mode": false,
+        "_ansible_module_name": "krbprobe",
+        "_ansible_tmpdir": "/tmp/ansible-tmp-1",
+    }));
+    assert!(!all.contains(&password()), "password in module output");
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["failed"], false, "{v:#}");
+    assert_eq!(v["report"]["checks"][0]["code"], "ee-runtime-ok");
+    assert_eq!(v["report"]["tool"]["port"], 5985);
+    assert!(v["msg"].as_str().unwrap().contains("passed"));
+}
+
+#[test]
+fn module_mode_defaults_to_ansibles_port_and_never_echoes_the_password() {
+    let marker = format!("Marker-{}-Pw!", std::process::id());
+    let (code, v, all) = module(&serde_json::json!({
+        "targets": WIN01,
+        "user": "awx@kurokobo.internal",
+        "password": marker,
+        "python": ee_python(),
+        "_ansible_no_log": true,
+    }));
+    assert!(!all.contains(&marker), "marker password in module output");
+    assert_eq!(code, 1);
+    assert_eq!(v["failed"], true);
+    assert_eq!(v["report"]["tool"]["port"], 5986);
+    assert_eq!(
+        v["report"]["tool"]["scheme"], "https",
+        "Ansible's default endpoint"
+    );
+    let msg = v["msg"].as_str().unwrap();
+    assert!(msg.starts_with("principal: "), "{msg}");
+    assert!(msg.contains("upper case"), "{msg}");
+}
+
+#[test]
+fn module_mode_bad_arguments_fail_cleanly() {
+    let (code, v, all) = module(&serde_json::json!({
+        "targets": [WIN01],
+        "password": "Lab-Other-Secret",
+        "bogus": 1,
+    }));
+    assert_eq!(code, 1);
+    assert_eq!(v["failed"], true);
+    assert!(v["msg"].as_str().unwrap().contains("bogus"), "{v}");
+    assert!(!all.contains("Lab-Other-Secret"));
 }
