@@ -27,6 +27,9 @@ file "$bin"
 file "$bin" | grep -q 'statically linked'
 "$bin" --version
 
+step "container: Containerfile, execution environment (ansible-builder), Kubernetes manifests"
+container/test.sh
+
 step "unit, CLI and snapshot tests"
 cargo test
 
