@@ -2,7 +2,8 @@
 # container/test.sh - tests of everything under container/, without a container engine:
 #   ee-context          ansible-builder 3.2.0 turns execution-environment.yml (via build-ee.sh) into a
 #                       build context whose final stage COPYs the real release binary, byte for byte,
-#                       to /usr/local/bin/krbprobe
+#                       to /usr/local/bin/krbprobe, and puts the module (a symlink to it), its action
+#                       plugin and docs into Ansible's default plugin paths
 #   k8s-schema          every document under container/k8s is valid for the Kubernetes API, strictly
 #                       (unknown fields are errors), for each of K8S_VERSIONS
 #   k8s-negative-*      the validators reject broken copies (a misspelled field, a wrong type, a
@@ -105,6 +106,16 @@ ee_context() {
     n_user=$(grep -nx 'USER 1000' <<<"$final" | tail -1 | cut -d: -f1)
     [[ -n $n_user && $n_copy -lt $n_user ]] || { echo "USER 1000 does not follow the COPY"; return 1; }
     grep -q '^RUN test .*/usr/local/bin/krbprobe --version$' <<<"$final" || { echo "no smoke test RUN"; return 1; }
+    # The module, its action plugin and its docs in Ansible's default plugin paths.
+    local line
+    for line in \
+        'COPY _build/plugins/action/krbprobe.py /usr/share/ansible/plugins/action/krbprobe.py' \
+        'COPY _build/plugins/modules/krbprobe.yml /usr/share/ansible/plugins/modules/krbprobe.yml' \
+        'RUN ln -s /usr/local/bin/krbprobe /usr/share/ansible/plugins/modules/krbprobe'; do
+        grep -qxF "$line" <<<"$final" || { echo "final stage lacks: $line"; return 1; }
+    done
+    cmp playbooks/action_plugins/krbprobe.py "$ctx/_build/plugins/action/krbprobe.py"
+    cmp playbooks/library/krbprobe.yml "$ctx/_build/plugins/modules/krbprobe.yml"
     grep -qxF 'ARG EE_BASE_IMAGE="quay.io/centos/centos:stream9"' "$cf" || { echo "unexpected base image"; grep EE_BASE_IMAGE "$cf"; return 1; }
     cmp "$bin" "$ctx/_build/bin/krbprobe"
     cmp "$bin" container/files/krbprobe

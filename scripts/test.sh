@@ -6,6 +6,7 @@
 #   4. unit, CLI, snapshot and MIT-differential tests (cargo test)
 #   5. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
 #   6. the lab's WinRM stand-in against pywinrm (the client Ansible uses), from PyPI
+#   6b. diagnose.yml/investigate.yml with real ansible-core, the module, ansible-lint (production)
 #   7. the lab's own selftest with MIT's kinit/kvno
 #   8. the fidelity matrix: krbprobe vs. kinit + pywinrm in every lab scenario (docs/failure-modes.md)
 set -euo pipefail
@@ -41,6 +42,11 @@ lab/run -q -- cargo test --features lab --test lab
 
 step "the lab's WinRM stand-in against the real client (pywinrm from PyPI)"
 lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
+
+step "krbprobe as an Ansible module (playbooks/, real ansible-core and ansible-lint) against the lab"
+ansible_venv=$(lab/ansible-venv.sh)
+playbooks/install-module.sh
+lab/run -q -- "$ansible_venv/bin/pytest" -q lab/test_ansible.py
 
 step "lab selftest (MIT kinit/kvno against the same lab)"
 lab/run -q -- lab/selftest.sh

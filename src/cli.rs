@@ -72,6 +72,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
+    /// Do not validate HTTPS certificates, like ansible_winrm_server_cert_validation: ignore
+    /// (problems are still reported, as warnings; the report says the run was insecure)
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Stop the authenticated WinRM check after Identify (do not create and delete a shell)
     #[arg(long)]
     pub no_shell: bool,
@@ -126,6 +131,14 @@ pub struct Cli {
         help_heading = "Ansible winrm connection variables"
     )]
     pub kinit_env_vars: Option<Vec<String>>,
+
+    /// The kinit Ansible runs, like ansible_winrm_kinit_cmd [default: kinit]
+    #[arg(
+        long,
+        value_name = "CMD",
+        help_heading = "Ansible winrm connection variables"
+    )]
+    pub kinit_cmd: Option<String>,
 
     /// Python interpreter of the Ansible job, for ee-runtime [default: python3 on PATH]
     #[arg(long, value_name = "PATH", help_heading = "Execution environment")]

@@ -279,6 +279,9 @@ codes! {
     WINRM_TLS_EXPIRED = ("winrm-http", "winrm-tls-expired", Fail,
         "The HTTPS listener's certificate has expired or is not yet valid.",
         Some("Renew the certificate and rebind the listener: winrm set winrm/config/Listener?Address=*+Transport=HTTPS @{CertificateThumbprint=\"<new>\"}."));
+    WINRM_TLS_IGNORED = ("winrm-http", "winrm-tls-ignored", Warn,
+        "The HTTPS certificate does not validate (untrusted issuer, wrong name or expired), and --insecure told the probe to go on, as ansible_winrm_server_cert_validation: ignore tells Ansible. Works, but anyone on the path can impersonate the host.",
+        Some("Trust the issuing CA (--ca-file / ansible_winrm_ca_trust_path) or fix the certificate, then validate again."));
     WINRM_TLS_HANDSHAKE = ("winrm-http", "winrm-tls-handshake", Fail,
         "The TLS handshake with the HTTPS listener failed (protocol or cipher mismatch, or the port is plain HTTP).",
         Some("Check the scheme matches the port (5985 http, 5986 https) and that the host allows TLS 1.2 or later."));

@@ -146,7 +146,10 @@ fn module_report(path: &std::path::Path) -> Result<Report, String> {
 /// Prepares the process (MIT's environment, trust store, runtime) and runs every check.
 fn execute(settings: &Settings) -> Result<Report, String> {
     let trace = prepare_process_env(settings);
-    let trust = Arc::new(tls::Trust::new(settings.ca_file.as_deref()).map_err(|e| e.to_string())?);
+    let trust = Arc::new(
+        tls::Trust::new(settings.ca_file.as_deref(), settings.insecure)
+            .map_err(|e| e.to_string())?,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,8 +206,19 @@ pub async fn run(settings: &Settings, trust: Arc<tls::Trust>) -> Report {
     Report::new(tool_info(settings), findings, started.elapsed())
 }
 
-/// The `tool` block of the report.
+/// The `tool` block of the report. `port` and `scheme` are the targets' when they all share
+/// them (a target's own `ansible_port` can differ from the default), else the defaults.
 pub fn tool_info(settings: &Settings) -> ToolInfo {
+    let first = settings.targets.first();
+    let shared = first.filter(|f| {
+        settings
+            .targets
+            .iter()
+            .all(|t| (t.port, t.scheme) == (f.port, f.scheme))
+    });
+    let (port, scheme) = shared
+        .map(|t| (t.port, t.scheme))
+        .unwrap_or((settings.port, settings.scheme));
     ToolInfo {
         name: "krbprobe",
         version: env!("CARGO_PKG_VERSION"),
@@ -214,8 +228,10 @@ pub fn tool_info(settings: &Settings) -> ToolInfo {
         user: settings.user.clone(),
         credential: settings.credential.kind(),
         targets: settings.targets.iter().map(|t| t.name.clone()).collect(),
-        port: settings.port,
-        scheme: settings.scheme.as_str(),
+        endpoints: settings.targets.iter().map(|t| t.endpoint()).collect(),
+        port,
+        scheme: scheme.as_str(),
         timeout_ms: u64::try_from(settings.timeout.as_millis()).unwrap_or(u64::MAX),
+        insecure: settings.insecure,
     }
 }

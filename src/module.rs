@@ -69,6 +69,7 @@ const KNOWN: &[&str] = &[
     "port",
     "scheme",
     "ca_file",
+    "insecure",
     "no_shell",
     "trace",
     "timeout",
@@ -78,6 +79,7 @@ const KNOWN: &[&str] = &[
     "transport",
     "realm",
     "kinit_env_vars",
+    "kinit_cmd",
     "python",
     "ee_check",
 ];
@@ -115,6 +117,8 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         Some(_) => return Err(ArgsError("password must be a string".into())),
     };
     let no_log = flag(map, "_ansible_no_log")?;
+    // Check mode promises no change on the hosts: authenticate and Identify, create no shell.
+    let check_mode = flag(map, "_ansible_check_mode")?;
     let mut unknown: Vec<&str> = map
         .keys()
         .map(String::as_str)
@@ -178,15 +182,17 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         port: port.unwrap_or(ANSIBLE_DEFAULT_PORT),
         scheme,
         ca_file: text(map, "ca_file")?.map(PathBuf::from),
+        insecure: flag(map, "insecure")?,
         ansible_host: text(map, "ansible_host")?,
         hostname_override: text(map, "hostname_override")?,
         service: text(map, "service")?,
         transport: list(map, "transport")?.unwrap_or_default(),
         realm: text(map, "realm")?,
         kinit_env_vars: list(map, "kinit_env_vars")?,
+        kinit_cmd: text(map, "kinit_cmd")?,
         python: text(map, "python")?.map(PathBuf::from),
         ee_check,
-        no_shell: flag(map, "no_shell")?,
+        no_shell: flag(map, "no_shell")? || check_mode,
         trace: flag(map, "trace")?,
         timeout,
         format: Format::Json,
@@ -361,16 +367,13 @@ pub fn result(report: &Report) -> Value {
             format!("krbprobe {}{target} ({}): {}", c.id, c.code, c.summary)
         })
         .collect();
-    let mut out = json!({
+    json!({
         "changed": false,
         "failed": first.is_some(),
         "msg": msg,
+        "warnings": warnings,
         "report": report,
-    });
-    if !warnings.is_empty() {
-        out["warnings"] = json!(warnings);
-    }
-    out
+    })
 }
 
 /// The module result when the probe could not run at all.
@@ -413,6 +416,8 @@ mod tests {
         );
         assert_eq!(a.password.unwrap().expose(), "Sekr3t!");
         assert!(!format!("{:?}", a.cli).contains("Sekr3t!"));
+        let a = args(json!({"targets": ["a"], "_ansible_check_mode": true})).unwrap();
+        assert!(a.cli.no_shell, "check mode creates no shell");
     }
 
     #[test]

@@ -49,6 +49,15 @@ pub fn text(report: &Report, w: &mut dyn Write, styled: bool) -> io::Result<()> 
         t.targets.len(),
         if t.targets.len() == 1 { "" } else { "s" }
     )?;
+    if t.insecure {
+        paint(
+            w,
+            styled,
+            style(Status::Warn),
+            "--insecure: HTTPS certificates are not validated in this run",
+        )?;
+        writeln!(w)?;
+    }
     writeln!(w)?;
     let id_width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     let target_width = report

@@ -138,12 +138,17 @@ pub struct ToolInfo {
     pub credential: &'static str,
     /// Targets in the order given.
     pub targets: Vec<String>,
+    /// The WinRM endpoint of each target, in the same order.
+    pub endpoints: Vec<String>,
     /// WinRM port and scheme probed.
     pub port: u16,
     /// `http` or `https`.
     pub scheme: &'static str,
     /// Per-step network timeout, milliseconds.
     pub timeout_ms: u64,
+    /// `--insecure`: HTTPS certificates were not validated (only present when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 /// The whole run, in the fixed check order.

@@ -230,6 +230,8 @@ pub struct EeEnv {
     pub krb5_trace: Option<String>,
     /// `--python`.
     pub python: Option<PathBuf>,
+    /// `--kinit-cmd` (`ansible_winrm_kinit_cmd`).
+    pub kinit_cmd: Option<String>,
 }
 
 /// Everything a run needs, validated.
@@ -255,6 +257,8 @@ pub struct Settings {
     pub scheme: Scheme,
     /// Extra trusted CA certificates for HTTPS.
     pub ca_file: Option<PathBuf>,
+    /// Do not validate HTTPS certificates in the authenticated session.
+    pub insecure: bool,
     /// Per-step network timeout.
     pub timeout: Duration,
     /// Whether winrm-auth creates and deletes a shell after Identify.
@@ -476,6 +480,7 @@ fn ee_env(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> EeEnv {
         krb5_config: env("KRB5_CONFIG"),
         krb5_trace: env("KRB5_TRACE"),
         python: cli.python.clone(),
+        kinit_cmd: cli.kinit_cmd.clone(),
     }
 }
 
@@ -556,6 +561,7 @@ impl Settings {
                 || cli.service.is_some()
                 || cli.realm.is_some()
                 || cli.kinit_env_vars.is_some()
+                || cli.kinit_cmd.is_some()
                 || targets.iter().any(|t| t.spec.has_vars()),
             module: cli.module,
             realm: cli.realm.clone(),
@@ -607,6 +613,7 @@ impl Settings {
             port: cli.port,
             scheme: cli.scheme.unwrap_or_else(|| default_scheme(cli.port)),
             ca_file: cli.ca_file,
+            insecure: cli.insecure,
             timeout: cli.timeout,
             open_shell: !cli.no_shell,
             trace: cli.trace,

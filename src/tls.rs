@@ -68,11 +68,14 @@ pub struct TlsProbe {
 pub struct Trust {
     provider: Arc<CryptoProvider>,
     verifier: Arc<WebPkiServerVerifier>,
+    insecure: bool,
 }
 
 impl Trust {
-    /// Mozilla's roots plus the PEM certificates in `ca_file`.
-    pub fn new(ca_file: Option<&Path>) -> Result<Trust, String> {
+    /// Mozilla's roots plus the PEM certificates in `ca_file`. With `insecure`, the
+    /// authenticated session accepts any certificate (the facts are still recorded and
+    /// reported).
+    pub fn new(ca_file: Option<&Path>, insecure: bool) -> Result<Trust, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -98,7 +101,25 @@ impl Trust {
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
                 .map_err(|e| format!("TLS verifier: {e}"))?;
-        Ok(Trust { provider, verifier })
+        Ok(Trust {
+            provider,
+            verifier,
+            insecure,
+        })
+    }
+
+    /// True with `--insecure`.
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// The configuration for the authenticated WinRM session: verifying, unless `--insecure`.
+    pub fn session_config(&self) -> ClientConfig {
+        if self.insecure {
+            self.recording_config().0
+        } else {
+            self.verifying_config()
+        }
     }
 
     /// A client configuration that verifies like Ansible with certificate validation on.

@@ -20,9 +20,14 @@ fn sample() -> Report {
             "kuro-win01.kurokobo.internal".into(),
             "kuro-win02.kurokobo.internal".into(),
         ],
+        endpoints: vec![
+            "http://kuro-win01.kurokobo.internal:5985/wsman".into(),
+            "http://kuro-win02.kurokobo.internal:5985/wsman".into(),
+        ],
         port: 5985,
         scheme: "http",
         timeout_ms: 3000,
+        insecure: false,
     };
     let t1 = "kuro-win01.kurokobo.internal";
     let t2 = "kuro-win02.kurokobo.internal";

@@ -80,11 +80,18 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         Some(_) => {}
     }
     if t.spn_host.parse::<IpAddr>().is_ok() {
-        let hint = (t.name.parse::<IpAddr>().is_err() && t.name != t.host).then(|| {
+        // The inventory name is the likely FQDN only when it looks like one; an alias or a
+        // short name would just move the problem (dns-target names the PTR's answer).
+        let fqdn_name =
+            t.name.parse::<IpAddr>().is_err() && t.name != t.host && t.name.contains('.');
+        let hint = Some(if fqdn_name {
             format!(
                 "Set ansible_winrm_kerberos_hostname_override: {} for this host (or ansible_host to the FQDN).",
                 t.name
             )
+        } else {
+            "Set ansible_winrm_kerberos_hostname_override to the host's FQDN, the name its computer account holds the HTTP/ SPN for (dns-target shows what the address's PTR record says)."
+                .to_owned()
         });
         problems.push((
             codes::ANSIBLE_CONNECTION_IP_HOST,

@@ -99,7 +99,9 @@ pub enum ConfSource {
 pub struct Observed {
     /// Why the check runs.
     pub reasons: Vec<String>,
-    /// `kinit` found on PATH.
+    /// The kinit Ansible runs (`ansible_winrm_kinit_cmd`, default `kinit`).
+    pub kinit_cmd: String,
+    /// Where it was found.
     pub kinit: Option<PathBuf>,
     /// The interpreter used and its answer.
     pub python: (Option<PathBuf>, PyProbe),
@@ -144,7 +146,16 @@ pub async fn run(settings: &Settings) -> Finding {
     tmp.extend(["/tmp", "/var/tmp", "/usr/tmp"].map(String::from));
     let obs = Observed {
         reasons: ee.reasons.clone(),
-        kinit: which(&path, "kinit"),
+        kinit_cmd: ee.kinit_cmd.clone().unwrap_or_else(|| "kinit".into()),
+        kinit: {
+            // ansible_winrm_kinit_cmd may be a path or a name looked up on PATH.
+            let cmd = ee.kinit_cmd.as_deref().unwrap_or("kinit");
+            if cmd.contains('/') {
+                Some(PathBuf::from(cmd)).filter(|p| is_executable(p))
+            } else {
+                which(&path, cmd)
+            }
+        },
         python: (python, probe),
         krb5_vars: [
             ("KRB5_CONFIG", &ee.krb5_config),
@@ -195,15 +206,17 @@ fn writable(dir: &str) -> bool {
 
 /// The first executable `name` on `path`.
 pub fn which(path: &str, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
     path.split(':')
         .filter(|d| !d.is_empty())
         .map(|d| Path::new(d).join(name))
-        .find(|p| {
-            std::fs::metadata(p)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 fn passwd_name(uid: u32) -> Option<String> {
@@ -300,11 +313,50 @@ fn module_ok(v: &Value, name: &str) -> bool {
     v["modules"][name]["ok"].as_bool().unwrap_or(false)
 }
 
+/// What the interpreter has, one key per module: its version when it imports, else `null`,
+/// with the import errors of the modules that matter listed separately.
+fn python_summary(path: Option<&Path>, v: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("path".into(), json!(path));
+    out.insert("version".into(), v["python"].clone());
+    let mut errors = serde_json::Map::new();
+    for name in ["winrm", "kerberos", "spnego", "gssapi", "krb5", "pexpect"] {
+        let m = &v["modules"][name];
+        let shown = if m["ok"].as_bool() == Some(true) {
+            if m["version"].is_null() {
+                json!("installed")
+            } else {
+                m["version"].clone()
+            }
+        } else {
+            if matches!(name, "winrm" | "kerberos") {
+                errors.insert(name.into(), m["error"].clone());
+            }
+            Value::Null
+        };
+        out.insert(name.into(), shown);
+    }
+    for key in [
+        "winrm_have_kerberos",
+        "ansible_core",
+        "ansible_uses_pexpect",
+    ] {
+        out.insert(key.into(), v[key].clone());
+    }
+    if !errors.is_empty() {
+        out.insert("import_errors".into(), Value::Object(errors));
+    }
+    Value::Object(out)
+}
+
 /// The decision, table-testable.
 pub fn decide(obs: &Observed) -> Finding {
     let mut problems: Vec<(Code, String)> = Vec::new();
     if obs.kinit.is_none() {
-        problems.push((codes::EE_RUNTIME_NO_KINIT, "kinit is not on PATH".into()));
+        problems.push((
+            codes::EE_RUNTIME_NO_KINIT,
+            format!("{} is not on PATH", obs.kinit_cmd),
+        ));
     }
     match &obs.python.1 {
         PyProbe::NotFound => problems.push((
@@ -415,7 +467,7 @@ pub fn decide(obs: &Observed) -> Finding {
         ConfSource::Missing => format!("no {SYSTEM_KRB5_CONF}"),
     };
     let python = match &obs.python {
-        (p, PyProbe::Ok(v)) => json!({"path": p, "facts": v}),
+        (p, PyProbe::Ok(v)) => python_summary(p.as_deref(), v),
         (p, PyProbe::Failed(e)) => json!({"path": p, "error": e}),
         (_, PyProbe::NotFound) => json!(null),
     };
@@ -471,7 +523,7 @@ pub fn decide(obs: &Observed) -> Finding {
         .evidence("kinit_env_vars", json!(obs.kinit_env_vars))
         .evidence(
             "problems",
-            if notes.is_empty() {
+            if notes.len() < 2 {
                 json!(null)
             } else {
                 json!(notes)
@@ -501,6 +553,7 @@ mod tests {
     fn healthy() -> Observed {
         Observed {
             reasons: vec!["HOME=/runner".into()],
+            kinit_cmd: "kinit".into(),
             kinit: Some("/usr/bin/kinit".into()),
             python: (Some("/usr/bin/python3".into()), py(true, Some(true), false)),
             krb5_vars: vec![],
@@ -587,6 +640,8 @@ mod tests {
         assert_eq!(f.code, "ee-runtime-no-kinit");
         assert!(f.summary.ends_with("(+1 more)"));
         assert_eq!(f.evidence["problems"].as_array().unwrap().len(), 2);
+        assert_eq!(f.evidence["python"]["winrm"], "0.5.0");
+        assert!(f.evidence["python"]["import_errors"]["kerberos"].is_string());
     }
 
     #[test]

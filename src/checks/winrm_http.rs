@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::cli::Scheme;
 use crate::codes::{self, Code};
-use crate::report::Finding;
+use crate::report::{Finding, Status};
 use crate::settings::ProxyEnv;
 use crate::tls::{self, TlsProbe, TlsVerdict};
 
@@ -55,6 +55,9 @@ pub struct Observed {
     pub http: Result<HttpObs, HttpFailure>,
     /// The proxy (variable, value) pywinrm would send this target's traffic to.
     pub proxy: Option<(String, String)>,
+    /// `--insecure`: a certificate problem is reported, not failed (like
+    /// `ansible_winrm_server_cert_validation: ignore`).
+    pub insecure: bool,
 }
 
 /// Runs the check for one target at `addr`.
@@ -110,6 +113,7 @@ pub async fn run(
         tls,
         http,
         proxy: proxy.proxy_for(scheme.as_str(), target),
+        insecure: trust.insecure(),
     };
     decide(&obs, port, scheme)
         .target(target)
@@ -237,6 +241,9 @@ pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
             tls_issue = Some((code, format!("certificate of {}: {m}", obs.url)));
         }
     }
+    // With --insecure the job would not look at the certificate: say what is wrong with it,
+    // but judge the listener by what it answers.
+    let ignored_tls = if obs.insecure { tls_issue.take() } else { None };
     let finding = match &obs.http {
         Err(f) => {
             let (code, detail) = match f {
@@ -327,6 +334,14 @@ pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
             }
         }
     };
+    let finding = match ignored_tls {
+        Some((_, issue)) if finding.status == Status::Pass => Finding::new(
+            ID,
+            codes::WINRM_TLS_IGNORED,
+            format!("{}; not validated (--insecure): {issue}", finding.summary),
+        ),
+        _ => finding,
+    };
     // The direct probe above still runs, so the evidence says whether the host itself is fine.
     let finding = match &obs.proxy {
         Some((var, value)) => {
@@ -362,6 +377,7 @@ mod tests {
                 offers: offers.iter().map(|s| s.to_string()).collect(),
             }),
             proxy: None,
+            insecure: false,
         }
     }
 
@@ -406,6 +422,7 @@ mod tests {
             tls: None,
             http: Err(f),
             proxy: None,
+            insecure: false,
         };
         let f = decide(&mk(HttpFailure::Refused("x".into())), 5985, Scheme::Http);
         assert_eq!(f.code, "winrm-port-closed");

@@ -142,8 +142,7 @@ impl Session {
                             detail: e.to_string(),
                         }
                     })?;
-                let connector =
-                    tokio_rustls::TlsConnector::from(Arc::new(trust.verifying_config()));
+                let connector = tokio_rustls::TlsConnector::from(Arc::new(trust.session_config()));
                 let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
                     .await
                     .map_err(|_| SessionError::Connect {
