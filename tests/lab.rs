@@ -579,6 +579,43 @@ fn https_listener_trusted_with_ca_file() {
 }
 
 #[test]
+fn insecure_goes_on_past_an_untrusted_certificate_and_says_so() {
+    let target = "kuro-win06.kurokobo.internal";
+    let run = probe(&["-u", &user(), "--port", "5986", "--insecure", target]);
+    let http = run.check("winrm-http", Some(target));
+    assert_eq!(
+        (http["status"].as_str(), http["code"].as_str()),
+        (Some("warn"), Some("winrm-tls-ignored")),
+        "{http:#}"
+    );
+    assert_eq!(run.report["tool"]["insecure"], true);
+    // Authenticated over TLS without validation, like server_cert_validation: ignore.
+    assert_eq!(
+        run.check("winrm-auth", Some(target))["code"],
+        "winrm-auth-ok"
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let text = krbprobe_cmd()
+        .env("KRBPROBE_PASSWORD", password())
+        .args([
+            "--color",
+            "never",
+            "--insecure",
+            "--port",
+            "5986",
+            "-u",
+            &user(),
+            target,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains("--insecure: HTTPS certificates are not validated")
+    );
+}
+
+#[test]
 fn winrm_port_dropped_is_a_timeout() {
     let run = probe(&["-u", &user(), "kuro-win07.kurokobo.internal"]);
     run.assert_first_failure("winrm-http", "winrm-timeout", "5985");
@@ -954,14 +991,8 @@ fn ee_runtime_in_a_healthy_ee() {
     let ee = &run.report["checks"][0];
     assert_eq!(ee["id"], "ee-runtime");
     assert_eq!(ee["code"], "ee-runtime-ok", "{ee:#}");
-    assert_eq!(
-        ee["evidence"]["python"]["facts"]["modules"]["winrm"]["version"],
-        "0.5.0"
-    );
-    assert_eq!(
-        ee["evidence"]["python"]["facts"]["winrm_have_kerberos"],
-        true
-    );
+    assert_eq!(ee["evidence"]["python"]["winrm"], "0.5.0");
+    assert_eq!(ee["evidence"]["python"]["winrm_have_kerberos"], true);
     assert!(
         ee["evidence"]["kinit"]
             .as_str()

@@ -35,11 +35,6 @@ NOT_MIRRORED = {
         lambda v: str(v) != "/wsman",
         "krbprobe probes /wsman, not ansible_winrm_path={value}",
     ),
-    "ansible_winrm_server_cert_validation": (
-        lambda v: str(v).lower() == "ignore",
-        "ansible_winrm_server_cert_validation=ignore: Ansible skips the certificate check, "
-        "krbprobe still validates the certificate (give ca_file to trust its issuer)",
-    ),
     "ansible_winrm_message_encryption": (
         lambda v: str(v).lower() == "never",
         "ansible_winrm_message_encryption=never: krbprobe encrypts the messages as pywinrm's "
@@ -75,6 +70,15 @@ class ActionModule(ActionBase):
             for name, (applies, text) in NOT_MIRRORED.items():
                 if name in extras and applies(extras[name]):
                     warnings.append(text.format(value=extras[name]))
+        if (
+            "insecure" not in args
+            and str(extras.get("ansible_winrm_server_cert_validation", "")).lower() == "ignore"
+        ):
+            # Like the connection: no certificate validation. krbprobe still reports what is
+            # wrong with the certificate, as a warning, and marks the report insecure.
+            args["insecure"] = True
+        if "kinit_cmd" not in args and origins.get("kerberos_command") != "default":
+            args["kinit_cmd"] = str(options.get("kerberos_command"))
         if "realm" not in args and "ansible_winrm_realm" in extras:
             args["realm"] = extras["ansible_winrm_realm"]
         if "kinit_env_vars" not in args and origins.get("kinit_env_vars") != "default":
