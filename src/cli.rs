@@ -161,6 +161,14 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Deadline of the whole run [default: 20 timeouts, at least 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    pub deadline: Option<Duration>,
+
+    /// At most N blocking Kerberos (GSSAPI) exchanges at once; network waits are not limited
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -220,6 +228,15 @@ pub enum ColorChoice {
     Always,
     /// Never colour.
     Never,
+}
+
+/// Parses a `--deadline` value (humantime syntax, 1 s to 1 h).
+pub fn parse_deadline(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 60s, 5m)"))?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
+        return Err("must be between 1s and 1h".into());
+    }
+    Ok(d)
 }
 
 /// Parses a `--timeout` value (humantime syntax, 10 ms to 10 min).

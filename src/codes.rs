@@ -385,6 +385,9 @@ codes! {
     PROBE_ERROR = ("probe", "probe-error", Fail,
         "The probe itself could not run this check (an internal error, not a finding about your environment).",
         Some("Please report this with the JSON output (--format json)."));
+    PROBE_DEADLINE = ("probe", "probe-deadline", Fail,
+        "The whole run has a deadline (--deadline, default 20 network timeouts, at least 30 s) and this check had not finished when it passed. Every network step has its own timeout, so this means many slow steps in a row: a KDC or host that answers just before each timeout.",
+        Some("Look at the checks before it for slow answers; rerun with a longer --deadline or fewer targets to see the check finish."));
 }
 
 /// Looks a code up by its text.

@@ -76,7 +76,11 @@ pub fn run_cli() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let report = match execute(&settings) {
+    // A progress line only for people watching a text report on a terminal.
+    let show_progress = settings.format == Format::Text
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal();
+    let report = match execute(&settings, show_progress) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("krbprobe: {e}");
@@ -140,12 +144,13 @@ fn module_report(path: &std::path::Path) -> Result<Report, String> {
     };
     let mut settings = Settings::build(args.cli, &env, &input).map_err(|e| e.to_string())?;
     settings.credential = module::credential(args.password, settings.credential);
-    execute(&settings)
+    execute(&settings, false)
 }
 
 /// Prepares the process (MIT's environment, trust store, runtime) and runs every check.
-fn execute(settings: &Settings) -> Result<Report, String> {
+fn execute(settings: &Settings, show_progress: bool) -> Result<Report, String> {
     let trace = prepare_process_env(settings);
+    raise_fd_limit();
     let trust = Arc::new(
         tls::Trust::new(settings.ca_file.as_deref(), settings.insecure)
             .map_err(|e| e.to_string())?,
@@ -154,13 +159,55 @@ fn execute(settings: &Settings) -> Result<Report, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let mut report = runtime.block_on(run(settings, trust));
+    let progress = checks::Progress::default();
+    let mut report = runtime.block_on(async {
+        let ticker = show_progress.then(|| {
+            let total = settings.targets.len();
+            let progress = &progress;
+            async move {
+                // Quiet for short runs; then one self-overwriting line on stderr.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let started = Instant::now() - Duration::from_secs(1);
+                loop {
+                    let done = progress.done.load(std::sync::atomic::Ordering::Relaxed);
+                    eprint!(
+                        "\rkrbprobe: {done}/{total} targets checked, {:.0} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        });
+        let work = run_with_progress(settings, trust, &progress);
+        match ticker {
+            None => work.await,
+            Some(ticker) => {
+                let report = tokio::select! {
+                    r = work => r,
+                    _ = ticker => unreachable!("the ticker never ends"),
+                };
+                eprint!("\r\x1b[K");
+                report
+            }
+        }
+    });
     if let Some(t) = &trace {
         report.trace = Some(t.lines());
     }
     // A GSSAPI call stuck inside MIT cannot be cancelled; do not wait for it at exit.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(report)
+}
+
+/// Many targets at once need many sockets: lift the soft open-files limit to the hard one
+/// (containers often start with 1024). Failing to is harmless; connects then fail visibly.
+fn raise_fd_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
 }
 
 /// Points MIT krb5 at the krb5.conf under test, keeps secrets out of the environment and,
@@ -201,8 +248,17 @@ fn prepare_process_env(settings: &Settings) -> Option<trace::Capture> {
 
 /// Runs all checks and builds the report.
 pub async fn run(settings: &Settings, trust: Arc<tls::Trust>) -> Report {
+    run_with_progress(settings, trust, &checks::Progress::default()).await
+}
+
+/// [`run`], counting finished targets into `progress`.
+pub async fn run_with_progress(
+    settings: &Settings,
+    trust: Arc<tls::Trust>,
+    progress: &checks::Progress,
+) -> Report {
     let started = Instant::now();
-    let findings = checks::run(settings, trust).await;
+    let findings = checks::run(settings, trust, progress).await;
     Report::new(tool_info(settings), findings, started.elapsed())
 }
 

@@ -73,6 +73,8 @@ const KNOWN: &[&str] = &[
     "no_shell",
     "trace",
     "timeout",
+    "deadline",
+    "jobs",
     "ansible_host",
     "hostname_override",
     "service",
@@ -141,7 +143,7 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(ArgsError("targets must be a list".into())),
     };
-    let port = port(map.get("port"), "port")?;
+    let port_arg = port(map.get("port"), "port")?;
     let scheme = match text(map, "scheme")? {
         None => None,
         Some(s) => Some(scheme_of(&s, "scheme")?),
@@ -179,7 +181,7 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         keytab: text(map, "keytab")?.map(PathBuf::from),
         krb5_conf: text(map, "krb5_conf")?.map(PathBuf::from),
         // Ansible's winrm connection defaults to 5986 (https), not the CLI's 5985.
-        port: port.unwrap_or(ANSIBLE_DEFAULT_PORT),
+        port: port_arg.unwrap_or(ANSIBLE_DEFAULT_PORT),
         scheme,
         ca_file: text(map, "ca_file")?.map(PathBuf::from),
         insecure: flag(map, "insecure")?,
@@ -195,6 +197,27 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         no_shell: flag(map, "no_shell")? || check_mode,
         trace: flag(map, "trace")?,
         timeout,
+        deadline: match map.get("deadline") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(
+                n.as_f64()
+                    .filter(|s| (1.0..=3600.0).contains(s))
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        ArgsError("deadline must be between 1 and 3600 seconds".into())
+                    })?,
+            ),
+            Some(Value::String(s)) => Some(
+                crate::cli::parse_deadline(s)
+                    .map_err(|e| ArgsError(format!("deadline {s:?}: {e}")))?,
+            ),
+            Some(_) => return Err(ArgsError("deadline must be a duration like 60s".into())),
+        },
+        jobs: match port(map.get("jobs"), "jobs")? {
+            None => 32,
+            Some(n) if n <= 1024 => n,
+            Some(_) => return Err(ArgsError("jobs must be between 1 and 1024".into())),
+        },
         format: Format::Json,
         color: ColorChoice::Never,
     };

@@ -261,6 +261,10 @@ pub struct Settings {
     pub insecure: bool,
     /// Per-step network timeout.
     pub timeout: Duration,
+    /// Deadline of the whole run.
+    pub deadline: Duration,
+    /// Blocking GSSAPI exchanges at once.
+    pub jobs: usize,
     /// Whether winrm-auth creates and deletes a shell after Identify.
     pub open_shell: bool,
     /// Capture MIT's KRB5_TRACE into the report.
@@ -615,6 +619,10 @@ impl Settings {
             ca_file: cli.ca_file,
             insecure: cli.insecure,
             timeout: cli.timeout,
+            deadline: cli
+                .deadline
+                .unwrap_or_else(|| (cli.timeout * 20).max(Duration::from_secs(30))),
+            jobs: usize::from(cli.jobs),
             open_shell: !cli.no_shell,
             trace: cli.trace,
             proxy: ProxyEnv::from_env(env),
@@ -848,6 +856,20 @@ mod tests {
         assert_eq!(s.targets[0].service, "WSMAN");
         assert!(s.ansible.active);
         assert!(!build(&["a.example"], &[]).unwrap().ansible.active);
+    }
+
+    #[test]
+    fn deadline_defaults_to_twenty_timeouts_at_least_30s() {
+        assert_eq!(
+            build(&["a"], &[]).unwrap().deadline,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            build(&["--timeout", "500ms", "a"], &[]).unwrap().deadline,
+            Duration::from_secs(30)
+        );
+        let s = build(&["--deadline", "90s", "--jobs", "4", "a"], &[]).unwrap();
+        assert_eq!((s.deadline, s.jobs), (Duration::from_secs(90), 4));
     }
 
     #[test]

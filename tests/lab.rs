@@ -328,6 +328,36 @@ fn kdc_packets_dropped_finishes_within_two_timeouts() {
 }
 
 #[test]
+fn run_deadline_ends_a_run_that_network_timeouts_alone_would_not() {
+    // --timeout 5s against a KDC that drops packets: only the run's deadline (1s) ends it.
+    let dir = tempfile::tempdir().unwrap();
+    let c = conf(dir.path(), "kuro-ad04.kurokobo.internal", "");
+    let started = Instant::now();
+    let out = krbprobe_cmd()
+        .env("KRBPROBE_PASSWORD", password())
+        .args(["--format", "json", "--timeout", "5s", "--deadline", "1s"])
+        .args(["--krb5-conf", c.to_str().unwrap(), "-u", &user(), WIN01])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code_of = |id: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["code"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(code_of("kdc-reach").as_deref(), Some("probe-deadline"));
+    assert_eq!(code_of("kinit").as_deref(), Some("probe-deadline"));
+    // The target's own chain finished in time.
+    assert_eq!(code_of("winrm-http").as_deref(), Some("winrm-http-ok"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+}
+
+#[test]
 fn target_unresolvable() {
     let run = probe(&["-u", &user(), "kuro-missing.kurokobo.internal"]);
     run.assert_first_failure("dns-target", "dns-target-nxdomain", "FQDN");

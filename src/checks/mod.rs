@@ -34,9 +34,18 @@ pub mod spn_ticket;
 pub mod winrm_auth;
 pub mod winrm_http;
 
+use std::future::Future;
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::codes::{self, Code};
 
 use crate::dns::Dns;
 use crate::report::{Finding, Status};
@@ -57,16 +66,80 @@ pub(crate) fn gss_deadline(timeout: Duration) -> Duration {
     (timeout * 4).max(Duration::from_secs(5))
 }
 
+/// How far a run is: targets whose last check is done, for the progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Targets finished.
+    pub done: AtomicUsize,
+}
+
+/// The text of a panic payload (a `&str` or `String` message, else a placeholder).
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Runs a chain of checks under the run's deadline and a panic net. When the chain cannot
+/// finish, `owed` builds the findings it owes from the code and a summary, so the report
+/// still has every check, in order, and says what happened.
+async fn guarded<T>(
+    deadline: Instant,
+    fut: impl Future<Output = T>,
+    owed: impl FnOnce(Code, String) -> T,
+) -> T {
+    match tokio::time::timeout_at(deadline, AssertUnwindSafe(fut).catch_unwind()).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(p)) => owed(
+            codes::PROBE_ERROR,
+            format!("internal error: {}", panic_text(p.as_ref())),
+        ),
+        Err(_) => owed(
+            codes::PROBE_DEADLINE,
+            "not finished when the run's deadline (--deadline) passed".into(),
+        ),
+    }
+}
+
+/// The same for a synchronous check.
+fn guarded_sync<T>(f: impl FnOnce() -> T, owed: impl FnOnce(Code, String) -> T) -> T {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        owed(
+            codes::PROBE_ERROR,
+            format!("internal error: {}", panic_text(p.as_ref())),
+        )
+    })
+}
+
+fn owed(id: &'static str, target: Option<&str>, code: Code, summary: &str) -> Finding {
+    let f = Finding::new(id, code, summary.to_owned());
+    match target {
+        Some(t) => f.target(t.to_owned()),
+        None => f,
+    }
+}
+
 /// Runs every check and returns the findings in report order.
-pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
+pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) -> Vec<Finding> {
+    let deadline = Instant::now() + settings.deadline;
+    // MIT's calls block a thread each: at most --jobs of them at once. Network waits (DNS,
+    // connect, HTTP) are not queued behind this, so a dead host costs a timeout, not a slot.
+    let gss_slots = Semaphore::new(settings.jobs);
     let user = settings.user.as_deref();
     let spn_hosts: Vec<String> = settings
         .targets
         .iter()
         .map(|t| t.spn_host.clone())
         .collect();
-    let (conf_finding, conf) = krb5_conf::run(&settings.krb5_conf, user, &spn_hosts);
-    let (principal_finding, principal) = principal::run(user, conf.as_ref());
+    let (conf_finding, conf) = guarded_sync(
+        || krb5_conf::run(&settings.krb5_conf, user, &spn_hosts),
+        |c, s| (owed(krb5_conf::ID, None, c, &s), None),
+    );
+    let (principal_finding, principal) = guarded_sync(
+        || principal::run(user, conf.as_ref()),
+        |c, s| (owed(principal::ID, None, c, &s), None),
+    );
     let realm = principal
         .as_ref()
         .map(|p| p.realm.clone())
@@ -76,35 +149,46 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     let policy = dns_target::Policy::from_conf(conf.as_ref());
     let timeout = settings.timeout;
 
-    let kdc_chain = async {
-        let (dns_kdc_finding, endpoints) =
-            dns_kdc::run(dns_ref, realm.as_deref(), conf.as_ref()).await;
-        let kdc_finding = kdc_reach::run(
-            realm.as_deref(),
-            principal.as_ref().map(|p| p.name.as_str()),
-            &endpoints,
-            timeout,
-        )
-        .await;
-        let blocked = blocked_by(&[
-            &conf_finding,
-            &principal_finding,
-            &dns_kdc_finding,
-            &kdc_finding,
-        ]);
-        let full = principal.as_ref().map(principal::Principal::full);
-        let (kinit_finding, tgt) = kinit::run(
-            &settings.credential,
-            full.as_deref(),
-            blocked,
-            gss_deadline(timeout),
-        )
-        .await;
-        (dns_kdc_finding, kdc_finding, kinit_finding, tgt)
-    };
+    let kdc_chain = guarded(
+        deadline,
+        async {
+            let (dns_kdc_finding, endpoints) =
+                dns_kdc::run(dns_ref, realm.as_deref(), conf.as_ref()).await;
+            let kdc_finding = kdc_reach::run(
+                realm.as_deref(),
+                principal.as_ref().map(|p| p.name.as_str()),
+                &endpoints,
+                timeout,
+            )
+            .await;
+            let blocked = blocked_by(&[
+                &conf_finding,
+                &principal_finding,
+                &dns_kdc_finding,
+                &kdc_finding,
+            ]);
+            let full = principal.as_ref().map(principal::Principal::full);
+            let (kinit_finding, tgt) = kinit::run(
+                &settings.credential,
+                full.as_deref(),
+                blocked,
+                gss_deadline(timeout),
+            )
+            .await;
+            (dns_kdc_finding, kdc_finding, kinit_finding, tgt)
+        },
+        |c, s| {
+            (
+                owed(dns_kdc::ID, None, c, &s),
+                owed(kdc_reach::ID, None, c, &s),
+                owed(kinit::ID, None, c, &s),
+                None,
+            )
+        },
+    );
     let target_chains = futures::future::join_all(settings.targets.iter().map(|t| {
         let trust = trust.clone();
-        async move {
+        let chain = async move {
             let (dns_finding, facts) = dns_target::run(dns_ref, t, policy).await;
             let addr = facts
                 .as_ref()
@@ -122,11 +206,23 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
             .await
             .target(t.name.clone());
             (dns_finding, facts, http_finding)
-        }
+        };
+        guarded(deadline, chain, |c, s| {
+            (
+                owed(dns_target::ID, Some(&t.name), c, &s),
+                None,
+                owed(winrm_http::ID, Some(&t.name), c, &s),
+            )
+        })
     }));
     let ee_check = async {
         if settings.ee.enabled {
-            Some(ee_runtime::run(settings).await)
+            Some(
+                guarded(deadline, ee_runtime::run(settings), |c, s| {
+                    owed(ee_runtime::ID, None, c, &s)
+                })
+                .await,
+            )
         } else {
             None
         }
@@ -134,12 +230,14 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target, ee_finding) =
         tokio::join!(kdc_chain, target_chains, ee_check);
 
-    let deadline = gss_deadline(timeout);
+    let gss_limit = gss_deadline(timeout);
+    let gss_slots = &gss_slots;
     let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
         |(t, (dns_finding, facts, http_finding))| {
             let trust = trust.clone();
             let tgt = tgt.clone();
-            async move {
+            let chain = async move {
+                let _slot = gss_slots.acquire().await;
                 let blocked = match facts {
                     None => Some(format!(
                         "skipped: {} failed ({})",
@@ -148,7 +246,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
                     Some(_) => None,
                 };
                 let spn_host = facts.as_ref().map(|f| f.spn_host.clone());
-                let spn = spn_ticket::run(t, tgt.clone(), blocked, spn_host, deadline).await;
+                let spn = spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_limit).await;
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
                 let auth_blocked = blocked_by(&[http_finding, &spn]);
                 let auth = winrm_auth::run(
@@ -162,6 +260,17 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
                 )
                 .await;
                 (spn, auth)
+            };
+            async move {
+                let out = guarded(deadline, chain, |c, s| {
+                    (
+                        owed(spn_ticket::ID, Some(&t.name), c, &s),
+                        owed(winrm_auth::ID, Some(&t.name), c, &s),
+                    )
+                })
+                .await;
+                progress.done.fetch_add(1, Ordering::Relaxed);
+                out
             }
         },
     ))
@@ -170,12 +279,12 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     let mut out: Vec<Finding> = ee_finding.into_iter().collect();
     out.extend([conf_finding, principal_finding]);
     if settings.ansible.active {
-        out.extend(
-            settings
-                .targets
-                .iter()
-                .map(|t| ansible_connection::run(t, user, &settings.ansible)),
-        );
+        out.extend(settings.targets.iter().map(|t| {
+            guarded_sync(
+                || ansible_connection::run(t, user, &settings.ansible),
+                |c, s| owed(ansible_connection::ID, Some(&t.name), c, &s),
+            )
+        }));
     }
     out.push(dns_kdc_finding);
     out.extend(per_target.iter().map(|(d, _, _)| d.clone()));
@@ -186,4 +295,52 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>) -> Vec<Finding> {
     out.extend(spn_findings);
     out.extend(auth_findings);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owed_one(c: Code, s: String) -> Finding {
+        owed("kinit", Some("t"), c, &s)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_check_becomes_probe_error() {
+        let f = guarded(
+            Instant::now() + Duration::from_secs(5),
+            async {
+                if true {
+                    panic!("decoder blew up");
+                }
+                owed_one(codes::KINIT_OK, String::new())
+            },
+            owed_one,
+        )
+        .await;
+        assert_eq!(
+            (f.code, f.status),
+            ("probe-error", crate::report::Status::Fail)
+        );
+        assert!(f.summary.contains("decoder blew up"), "{}", f.summary);
+        assert_eq!(f.target.as_deref(), Some("t"));
+        let f = guarded_sync(
+            || -> Finding { panic!("{}", String::from("owned")) },
+            owed_one,
+        );
+        assert!(f.summary.contains("owned"));
+    }
+
+    #[tokio::test]
+    async fn the_run_deadline_stops_a_hung_check() {
+        let started = std::time::Instant::now();
+        let f = guarded(
+            Instant::now() + Duration::from_millis(50),
+            futures::future::pending::<Finding>(),
+            owed_one,
+        )
+        .await;
+        assert_eq!(f.code, "probe-deadline");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }
