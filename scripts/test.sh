@@ -40,6 +40,9 @@ venv=$(lab/pywinrm-venv.sh)
 step "end-to-end tests in the lab"
 lab/run -q -- cargo test --features lab --test lab
 
+step "hostile servers in the lab: hung, truncated, absurd, trickling, oversized, bad certificates"
+lab/run -q -- cargo test --features lab --test hostile
+
 step "the lab's WinRM stand-in against the real client (pywinrm from PyPI)"
 lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
 

@@ -258,12 +258,18 @@ pub fn decide(obs: &Observed, port: u16, scheme: Scheme) -> Finding {
                 }
             };
             ev.push(("error", json!(detail)));
-            let summary = match code.code {
-                "winrm-port-closed" => format!("port {port} refuses connections"),
-                "winrm-timeout" => format!("port {port} does not answer (timeout)"),
-                _ => format!("port {port} ({}): {detail}", scheme.as_str()),
-            };
-            Finding::new(ID, code, summary)
+            // A certificate Ansible would refuse is what the job meets first; the HTTP error
+            // after an unverified handshake stays in the evidence.
+            if let Some((tls_code, tls_summary)) = tls_issue.take() {
+                Finding::new(ID, tls_code, tls_summary)
+            } else {
+                let summary = match code.code {
+                    "winrm-port-closed" => format!("port {port} refuses connections"),
+                    "winrm-timeout" => format!("port {port} does not answer (timeout)"),
+                    _ => format!("port {port} ({}): {detail}", scheme.as_str()),
+                };
+                Finding::new(ID, code, summary)
+            }
         }
         Ok(h) => {
             ev.push(("root_status", json!(h.root_status)));
@@ -430,6 +436,24 @@ mod tests {
         assert_eq!(f.code, "winrm-timeout");
         let f = decide(&mk(HttpFailure::NotHttp("x".into())), 5985, Scheme::Http);
         assert_eq!(f.code, "winrm-not-http");
+    }
+
+    #[test]
+    fn a_bad_certificate_outranks_what_happened_after_the_handshake() {
+        let o = Observed {
+            url: "https://h:5986/wsman".into(),
+            tls: Some(Ok(TlsProbe {
+                version: "TLSv1_3".into(),
+                leaf: None,
+                verdict: TlsVerdict::NameMismatch("not valid for h".into()),
+            })),
+            http: Err(HttpFailure::NotHttp("connection reset".into())),
+            proxy: None,
+            insecure: false,
+        };
+        let f = decide(&o, 5986, Scheme::Https);
+        assert_eq!(f.code, "winrm-tls-name-mismatch");
+        assert_eq!(f.evidence["error"], "connection reset");
     }
 
     #[test]
