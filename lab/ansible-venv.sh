@@ -125,5 +125,5 @@ if ! check; then
 fi
 echo "$stamp_want" > "$venv/.krbprobe-stamp"
 trap - ERR
-log "ready in $(( $(date +%s) - t0 ))s: $venv ($("$venv/bin/ansible-playbook" --version | head -1))"
+log "ready in $(( $(date +%s) - t0 ))s: $venv ($("$venv/bin/ansible-playbook" --version | sed -n 1p))"
 echo "$venv"
