@@ -1054,3 +1054,117 @@ fn module_mode_bad_arguments_fail_cleanly() {
     assert!(v["msg"].as_str().unwrap().contains("bogus"), "{v}");
     assert!(!all.contains("Lab-Other-Secret"));
 }
+
+// ---- secrets (issue 5) ----
+
+/// A principal whose password is a marker no other run uses, created in the lab's KDC.
+fn marker_principal() -> (String, String) {
+    let marker = format!("Mk-{}-{:x}!Zq", std::process::id(), rand_u32());
+    let name = format!("marker{}", std::process::id());
+    let lab = std::env::var("KRBPROBE_LAB_DIR").expect("inside the lab");
+    let tools = std::env::var("KRBPROBE_LAB_TOOLS").unwrap();
+    let out = Command::new(format!("{tools}/kadmin.local"))
+        .env("KRB5_KDC_PROFILE", format!("{lab}/kdc/kdc-admin.conf"))
+        .args(["-r", REALM, "-q"])
+        .arg(format!("addprinc -pw {marker} +requires_preauth {name}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (format!("{name}@{REALM}"), marker)
+}
+
+fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b))
+        .unwrap();
+    u32::from_le_bytes(b)
+}
+
+#[test]
+fn a_marker_password_never_leaves_the_process() {
+    let (user, marker) = marker_principal();
+    let dir = tempfile::tempdir().unwrap();
+    // A "python" that records the environment the probe gives its children.
+    let env_dump = dir.path().join("child-env");
+    let fake_python = dir.path().join("python");
+    std::fs::write(
+        &fake_python,
+        format!(
+            "#!/bin/sh\nenv > {}\nexec python3 \"$@\"\n",
+            env_dump.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake_python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hosts: Vec<String> = (1..=12)
+        .map(|i| format!("kuro-win{i:02}.kurokobo.internal"))
+        .collect();
+    let mut emitted = Vec::new();
+    let mut ran = 0;
+    for (format, extra) in [
+        ("text", vec!["--color", "always"]),
+        ("json", vec!["--trace"]),
+        ("json", vec!["--port", "5986", "--insecure"]),
+        ("text", vec!["--trace", "--ansible-host", "127.0.0.20"]),
+    ] {
+        for wrong in [false, true] {
+            let mut cmd = krbprobe_cmd();
+            cmd.env(
+                "KRBPROBE_PASSWORD",
+                if wrong {
+                    format!("{marker}x")
+                } else {
+                    marker.clone()
+                },
+            )
+            .args(["--format", format, "--timeout", "1s", "-u", &user])
+            .args(["--ee-check", "always", "--python"])
+            .arg(&fake_python)
+            .args(&extra)
+            .args(&hosts);
+            let out = cmd.output().unwrap();
+            emitted.extend(out.stdout);
+            emitted.extend(out.stderr);
+            ran += 1;
+        }
+    }
+    // The module path: the password arrives in the arguments file.
+    let args = dir.path().join("args.json");
+    std::fs::write(
+        &args,
+        serde_json::json!({"targets": hosts, "user": user, "password": marker, "trace": true,
+                           "port": 5985, "python": fake_python, "_ansible_no_log": true})
+        .to_string(),
+    )
+    .unwrap();
+    let out = krbprobe_cmd().arg(&args).output().unwrap();
+    emitted.extend(&out.stdout);
+    emitted.extend(&out.stderr);
+    // The runs really authenticated with the marker (the check cannot pass by failing early).
+    let module: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinit = module["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "kinit")
+        .unwrap();
+    assert_eq!(kinit["code"], "kinit-ok", "{kinit:#}");
+    let needle = marker.as_bytes();
+    assert!(
+        !emitted.windows(needle.len()).any(|w| w == needle),
+        "the marker password appeared in {} runs' output",
+        ran + 1
+    );
+    let child_env = std::fs::read(&env_dump).expect("the probe ran the python probe");
+    assert!(
+        !child_env.windows(needle.len()).any(|w| w == needle),
+        "the marker password reached a child's environment"
+    );
+    assert!(!String::from_utf8_lossy(&child_env).contains("KRBPROBE_PASSWORD"));
+}
