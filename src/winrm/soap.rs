@@ -117,96 +117,154 @@ pub struct Answer {
     pub protocol_version: Option<String>,
 }
 
+/// Where the parser is, and what it found so far.
+#[derive(Default)]
+struct State {
+    stack: Vec<String>,
+    answer: Answer,
+    fault: Fault,
+    in_fault: bool,
+    saw_envelope: bool,
+    selector_is_shell: bool,
+    /// Text of the current element since its last tag, entity references resolved.
+    text: String,
+}
+
+/// Longest text kept from one element.
+const MAX_TEXT: usize = 4096;
+
+impl State {
+    fn push_text(&mut self, s: &str) {
+        let room = (MAX_TEXT + 1).saturating_sub(self.text.chars().count());
+        self.text.extend(s.chars().take(room));
+    }
+
+    /// Assigns the gathered text to the field the current element stands for.
+    fn flush_text(&mut self) {
+        let raw = std::mem::take(&mut self.text);
+        let text: String = raw.trim().chars().take(MAX_TEXT).collect();
+        if text.is_empty() {
+            return;
+        }
+        let here = self.stack.last().map(String::as_str).unwrap_or("");
+        let parent = self
+            .stack
+            .len()
+            .checked_sub(2)
+            .and_then(|i| self.stack.get(i))
+            .map(String::as_str)
+            .unwrap_or("");
+        let fault = &mut self.fault;
+        let answer = &mut self.answer;
+        match (parent, here) {
+            ("Code", "Value") => fault.code = Some(text),
+            ("Subcode", "Value") => fault.subcode = Some(text),
+            ("Reason", "Text") => fault.reason = Some(text),
+            ("WSManFault", "Message") | ("Message", _) if self.in_fault => {
+                fault.message = Some(
+                    fault
+                        .message
+                        .take()
+                        .map(|m| format!("{m} {text}"))
+                        .unwrap_or(text),
+                )
+            }
+            (_, "ShellId") => answer.shell_id = Some(text),
+            (_, "Selector") if self.selector_is_shell => answer.shell_id = Some(text),
+            (_, "ProductVendor") => answer.product_vendor = Some(text),
+            (_, "ProductVersion") => answer.product_version = Some(text),
+            (_, "ProtocolVersion") => answer.protocol_version = Some(text),
+            _ => {}
+        }
+    }
+}
+
 /// Why a body could not be read as SOAP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a SOAP envelope: {0}")]
 pub struct NotSoap(pub String);
 
 /// Reads the interesting parts of a SOAP envelope. Bounded: depth and text size are capped.
+///
+/// quick-xml reports entity references (`&amp;`, `&#x3E;`) as events of their own between text
+/// pieces, so an element's text is gathered until its next tag and only then assigned.
 pub fn parse(xml: &[u8]) -> Result<Answer, NotSoap> {
     let mut reader = Reader::from_reader(xml);
-    reader.config_mut().trim_text(true);
-    let mut stack: Vec<String> = Vec::new();
-    let mut answer = Answer::default();
-    let mut fault = Fault::default();
-    let mut in_fault = false;
-    let mut saw_envelope = false;
-    let mut selector_is_shell = false;
+    let mut st = State::default();
     let mut buf = Vec::new();
     loop {
         let ev = reader
             .read_event_into(&mut buf)
             .map_err(|e| NotSoap(format!("at byte {}: {e}", reader.buffer_position())))?;
+        if matches!(
+            ev,
+            Event::Start(_) | Event::Empty(_) | Event::End(_) | Event::Eof
+        ) {
+            st.flush_text();
+        }
         match ev {
-            Event::Start(e) | Event::Empty(e) if stack.len() > 64 => {
+            Event::Start(e) | Event::Empty(e) if st.stack.len() > 64 => {
                 let _ = e;
                 return Err(NotSoap("nesting deeper than 64 elements".into()));
             }
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_owned();
                 if name == "Envelope" {
-                    saw_envelope = true;
+                    st.saw_envelope = true;
                 }
                 if name == "Fault" {
-                    in_fault = true;
+                    st.in_fault = true;
                 }
                 if name == "WSManFault" {
-                    fault.wsman_code = attr(&e, "Code");
+                    st.fault.wsman_code = attr(&e, "Code");
                 }
                 if name == "Selector" {
-                    selector_is_shell = attr(&e, "Name").as_deref() == Some("ShellId");
+                    st.selector_is_shell = attr(&e, "Name").as_deref() == Some("ShellId");
                 }
-                stack.push(name);
+                st.stack.push(name);
             }
             Event::Empty(e) => {
                 let name = e.local_name();
                 if name.as_ref() == "Envelope" {
-                    saw_envelope = true;
+                    st.saw_envelope = true;
                 }
                 if name.as_ref() == "WSManFault" {
-                    fault.wsman_code = attr(&e, "Code");
-                    in_fault = true;
+                    st.fault.wsman_code = attr(&e, "Code");
+                    st.in_fault = true;
                 }
             }
             Event::End(_) => {
-                stack.pop();
+                st.stack.pop();
             }
             Event::Text(t) => {
-                let text = t.xml10_content().into_owned();
-                let text: String = text.chars().take(4096).collect();
-                let here = stack.last().map(String::as_str).unwrap_or("");
-                let parent = stack
-                    .len()
-                    .checked_sub(2)
-                    .and_then(|i| stack.get(i))
-                    .map(String::as_str)
-                    .unwrap_or("");
-                match (parent, here) {
-                    ("Code", "Value") => fault.code = Some(text),
-                    ("Subcode", "Value") => fault.subcode = Some(text),
-                    ("Reason", "Text") => fault.reason = Some(text),
-                    ("WSManFault", "Message") | ("Message", _) if in_fault => {
-                        fault.message = Some(
-                            fault
-                                .message
-                                .take()
-                                .map(|m| format!("{m} {text}"))
-                                .unwrap_or(text),
-                        )
+                let text = t.xml10_content();
+                st.push_text(&text);
+            }
+            Event::CData(t) => st.push_text(&t.into_inner()),
+            Event::GeneralRef(r) => {
+                let resolved = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c.to_string()),
+                    _ => {
+                        let name: &str = &r;
+                        quick_xml::escape::resolve_predefined_entity(&name).map(str::to_owned)
                     }
-                    (_, "ShellId") => answer.shell_id = Some(text),
-                    (_, "Selector") if selector_is_shell => answer.shell_id = Some(text),
-                    (_, "ProductVendor") => answer.product_vendor = Some(text),
-                    (_, "ProductVersion") => answer.product_version = Some(text),
-                    (_, "ProtocolVersion") => answer.protocol_version = Some(text),
-                    _ => {}
-                }
+                };
+                // An unknown entity (no DTD defines any) is kept as written.
+                let text = resolved.unwrap_or_else(|| format!("&{};", &*r));
+                st.push_text(&text);
             }
             Event::Eof => break,
             _ => {}
         }
         buf.clear();
     }
+    let State {
+        mut answer,
+        fault,
+        in_fault,
+        saw_envelope,
+        ..
+    } = st;
     if !saw_envelope {
         return Err(NotSoap("no Envelope element".into()));
     }
@@ -258,6 +316,25 @@ mod tests {
         let a = parse(ident.as_bytes()).unwrap();
         assert_eq!(a.product_vendor.as_deref(), Some("Microsoft Corporation"));
         assert!(a.fault.is_none());
+    }
+
+    /// Found by the `wsman_soap` fuzz target (fuzz/regressions/wsman_soap): quick-xml reports
+    /// `&gt;` as an event of its own, and a ShellId of `>` used to be read back as nothing.
+    #[test]
+    fn entity_references_are_part_of_the_text() {
+        for id in [">", "a&b", "x <y> 'z' \"q\"", "&&&"] {
+            let xml = delete_shell("http://h:5985/wsman", "1", id);
+            assert_eq!(parse(xml.as_bytes()).unwrap().shell_id.as_deref(), Some(id));
+        }
+        let fault = ACCESS_DENIED.replace(
+            "Access is denied.",
+            "Access &amp; &#x41;&#66; denied &unknown;.",
+        );
+        let a = parse(fault.as_bytes()).unwrap();
+        assert_eq!(
+            a.fault.unwrap().message.as_deref(),
+            Some("Access & AB denied &unknown;.")
+        );
     }
 
     #[test]
