@@ -246,7 +246,7 @@ pub fn parse(xml: &[u8]) -> Result<Answer, NotSoap> {
                     Ok(Some(c)) => Some(c.to_string()),
                     _ => {
                         let name: &str = &r;
-                        quick_xml::escape::resolve_predefined_entity(&name).map(str::to_owned)
+                        quick_xml::escape::resolve_predefined_entity(name).map(str::to_owned)
                     }
                 };
                 // An unknown entity (no DTD defines any) is kept as written.
