@@ -90,7 +90,17 @@ pub struct Dns {
     hosts_reverse: Vec<(IpAddr, String)>,
     timeout: Duration,
     deadline: Duration,
+    /// Queries in flight that have not yet been slow (see [`Dns::paced`]).
+    inflight: tokio::sync::Semaphore,
 }
+
+/// At most this many quick queries in flight: hundreds of targets at once otherwise overflow
+/// the DNS server's socket buffer, and each lost datagram costs a whole timeout.
+const MAX_INFLIGHT: usize = 64;
+
+/// A query that has not answered by now no longer counts against [`MAX_INFLIGHT`]: a dead
+/// server must not make the other lookups queue behind its timeouts.
+const SLOW_QUERY: Duration = Duration::from_millis(50);
 
 /// One PTR query over UDP to `ns`; the names in the answer, or why there are none.
 async fn ptr_exchange(ns: IpAddr, wire: &[u8], id: u16) -> Result<Vec<String>, DnsFailure> {
@@ -178,7 +188,20 @@ impl Dns {
             hosts_reverse: read_hosts_reverse(),
             timeout,
             deadline,
+            inflight: tokio::sync::Semaphore::new(MAX_INFLIGHT),
         })
+    }
+
+    /// Runs a query holding one of [`MAX_INFLIGHT`] slots until it answers or turns out slow.
+    async fn paced<T>(&self, fut: impl std::future::Future<Output = T>) -> T {
+        let slot = self.inflight.acquire().await.ok();
+        let mut fut = std::pin::pin!(fut);
+        tokio::select! {
+            out = &mut fut => return out,
+            _ = tokio::time::sleep(SLOW_QUERY) => {}
+        }
+        drop(slot);
+        fut.await
     }
 
     /// The configuration in use.
@@ -189,7 +212,7 @@ impl Dns {
     /// Forward lookup (A and AAAA), applying the search list like getaddrinfo.
     pub async fn lookup_ip(&self, host: &str) -> Result<Answer, DnsFailure> {
         let fut = self.resolver.lookup_ip(host);
-        let lookup = match tokio::time::timeout(self.deadline, fut).await {
+        let lookup = match self.paced(tokio::time::timeout(self.deadline, fut)).await {
             Err(_) => return Err(DnsFailure::Timeout),
             Ok(Err(e)) => return Err(DnsFailure::from_net(&e)),
             Ok(Ok(l)) => l,
@@ -253,7 +276,13 @@ impl Dns {
             .map_err(|e| DnsFailure::Error(format!("cannot encode PTR query: {e}")))?;
         let mut last = DnsFailure::Error("no nameserver in /etc/resolv.conf".into());
         for ns in &self.info.nameservers {
-            match tokio::time::timeout(self.timeout, ptr_exchange(*ns, &wire, id)).await {
+            match self
+                .paced(tokio::time::timeout(
+                    self.timeout,
+                    ptr_exchange(*ns, &wire, id),
+                ))
+                .await
+            {
                 Err(_) => last = DnsFailure::Timeout,
                 Ok(Ok(names)) if names.is_empty() => return Err(DnsFailure::NotFound),
                 Ok(Ok(names)) => return Ok(names),
@@ -270,7 +299,7 @@ impl Dns {
         // A trailing dot keeps the search list out of it, as MIT queries the absolute name.
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         let fut = self.resolver.srv_lookup(fqdn.as_str());
-        match tokio::time::timeout(self.deadline, fut).await {
+        match self.paced(tokio::time::timeout(self.deadline, fut)).await {
             Err(_) => Err(DnsFailure::Timeout),
             Ok(Err(e)) => Err(DnsFailure::from_net(&e)),
             Ok(Ok(l)) => {

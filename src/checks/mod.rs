@@ -232,10 +232,14 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
 
     let gss_limit = gss_deadline(timeout);
     let gss_slots = &gss_slots;
-    let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).map(
-        |(t, (dns_finding, facts, http_finding))| {
+    let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).enumerate().map(
+        |(i, (t, (dns_finding, facts, http_finding)))| {
             let trust = trust.clone();
-            let tgt = tgt.clone();
+            // Each target gets its own cache for its service ticket (see Tgt::for_target); if
+            // that fails, sharing the TGT still works, only slower at scale.
+            let tgt = tgt
+                .as_ref()
+                .map(|g| g.for_target(i).unwrap_or_else(|_| g.clone()));
             let chain = async move {
                 let _slot = gss_slots.acquire().await;
                 let blocked = match facts {
