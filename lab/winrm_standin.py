@@ -54,7 +54,7 @@ Usage:
   winrm_standin.py [--config FILE.json] [--listen SPEC]... [--cert PEM
                    --key PEM] [--keytab KEYTAB] [--domain DNSDOMAIN]
                    [--realm REALM] [--basic-user USER:PASS]
-                   [--ready-file PATH] [--log FILE]
+                   [--ready-file PATH] [--log FILE] [--workers N]
   SPEC: [https://]HOST:PORT=BEHAVIOUR[+KNOB...], e.g. 127.0.0.20:5985=negotiate,
         127.0.0.27:5985=negotiate+reject, https://127.0.0.25:5986=negotiate
         (https needs --cert/--key or per-listener cert/key in the JSON config).
@@ -69,6 +69,13 @@ Usage:
 
 The ready file is written once every listener is bound, so a caller can wait
 for it. SIGTERM/SIGINT shut all listeners down.
+
+--workers N (for many listeners, e.g. lab/run --bench-targets): N worker
+processes, each binding every Nth listener and accepting on all of its
+listeners from one selector loop (a thread per connection, as without
+--workers), instead of one thread per listener in one process. Behaviour per
+connection is the same; the ready file holds the parent's pid and appears
+when every worker has bound its listeners; SIGTERM to the parent stops all.
 """
 from __future__ import annotations
 
@@ -79,7 +86,9 @@ import hashlib
 import json
 import os
 import re
+import selectors
 import signal
+import socket
 import ssl
 import struct
 import sys
@@ -806,6 +815,7 @@ def main() -> int:
     ap.add_argument("--basic-user", action="append", default=[])
     ap.add_argument("--ready-file")
     ap.add_argument("--log")
+    ap.add_argument("--workers", type=int, help="N worker processes, each serving every Nth listener")
     a = ap.parse_args()
 
     options: dict[str, Any] = {"basic_users": {}, "shells": ShellTable(), "keytab": a.keytab}
@@ -826,38 +836,17 @@ def main() -> int:
         ap.error("no listeners (use --listen or --config)")
 
     log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr
-    log_lock = threading.Lock()
-    servers = []
     for lst in listeners:
-        cls = BEHAVIOURS.get(lst["behaviour"])
-        if cls is None:
+        if lst["behaviour"] not in BEHAVIOURS:
             raise SystemExit("unknown behaviour %r (known: %s)" % (lst["behaviour"], ", ".join(BEHAVIOURS)))
         bad = [k for k in lst.get("knobs", []) if k not in KNOWN_KNOBS]
         if bad:
             raise SystemExit("unknown knob(s) %s (known: %s)" % (", ".join(bad), ", ".join(KNOWN_KNOBS)))
-        try:
-            srv = Server((lst["host"], int(lst["port"])), Handler)
-        except OSError as e:
-            raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e)) from None
-        info: dict[str, Any] = dict(lst)
-        info["port"] = int(lst["port"])
-        if lst.get("tls"):
-            cert, key = lst.get("cert") or a.cert, lst.get("key") or a.key
-            if not cert or not key:
-                raise SystemExit("https listener %s:%s needs a cert and key" % (lst["host"], lst["port"]))
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(cert, key)
-            srv.ssl_context = ctx
-            info["cert"] = cert
-        name = lst.get("name", "")
-        if name and domain:
-            info.setdefault("fqdn", "%s.%s" % (name, domain))
-            if realm:
-                info.setdefault("spn", "HTTP/%s.%s@%s" % (name, domain, realm))
-        srv.listener = info
-        srv.log_file, srv.log_lock = log_file, log_lock
-        srv.behaviour = cls(info, options)
-        servers.append(srv)
+    if a.workers is not None:
+        return serve_workers(a, listeners, options, domain, realm, log_file)
+
+    log_lock = threading.Lock()
+    servers = [make_server(lst, a, options, domain, realm, log_file, log_lock) for lst in listeners]
 
     threads = []
     for srv in servers:
@@ -880,16 +869,10 @@ def main() -> int:
         for srv in servers)
     log_file.write("winrm_standin: pid %d listening: %s (gssapi: %s)\n"
                    % (os.getpid(), summary, "yes" if HAVE_GSSAPI else "no"))
-    for srv in servers:
-        err = getattr(srv.behaviour, "acceptor_error", "")
-        if err:
-            log_file.write("winrm_standin: %s:%d acceptor: %s\n" % (srv.listener["host"], srv.listener["port"], err))
+    log_acceptor_errors(servers, log_file)
     log_file.flush()
     if a.ready_file:
-        tmp = a.ready_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % os.getpid())
-        os.rename(tmp, a.ready_file)
+        write_ready_file(a.ready_file)
 
     while not stop.wait(1.0):
         pass
@@ -898,6 +881,177 @@ def main() -> int:
     for srv in servers:
         srv.server_close()
     log_file.write("winrm_standin: stopped\n")
+    log_file.flush()
+    return 0
+
+
+def make_server(lst: dict[str, Any], a: argparse.Namespace, options: dict[str, Any], domain: Optional[str],
+                realm: Optional[str], log_file: Any, log_lock: threading.Lock) -> Server:
+    """Bind one listener and give it its behaviour (and acceptor)."""
+    cls = BEHAVIOURS[lst["behaviour"]]
+    try:
+        srv = Server((lst["host"], int(lst["port"])), Handler)
+    except OSError as e:
+        raise SystemExit("cannot listen on %s:%s: %s" % (lst["host"], lst["port"], e)) from None
+    info: dict[str, Any] = dict(lst)
+    info["port"] = int(lst["port"])
+    if lst.get("tls"):
+        cert, key = lst.get("cert") or a.cert, lst.get("key") or a.key
+        if not cert or not key:
+            raise SystemExit("https listener %s:%s needs a cert and key" % (lst["host"], lst["port"]))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.ssl_context = ctx
+        info["cert"] = cert
+    name = lst.get("name", "")
+    if name and domain:
+        info.setdefault("fqdn", "%s.%s" % (name, domain))
+        if realm:
+            info.setdefault("spn", "HTTP/%s.%s@%s" % (name, domain, realm))
+    srv.listener = info
+    srv.log_file, srv.log_lock = log_file, log_lock
+    srv.behaviour = cls(info, options)
+    return srv
+
+
+def log_acceptor_errors(servers: list[Server], log_file: Any) -> None:
+    for srv in servers:
+        err = getattr(srv.behaviour, "acceptor_error", "")
+        if err:
+            log_file.write("winrm_standin: %s:%d acceptor: %s\n" % (srv.listener["host"], srv.listener["port"], err))
+
+
+def write_ready_file(path: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.rename(tmp, path)
+
+
+# --------------------------------------------------------------------------
+# --workers: many listeners, several processes
+
+
+def serve_workers(a: argparse.Namespace, listeners: list[dict[str, Any]], options: dict[str, Any],
+                  domain: Optional[str], realm: Optional[str], log_file: Any) -> int:
+    """Fork a.workers processes, each serving every Nth listener; wait for SIGTERM."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:  # listening sockets plus a burst of connections per worker
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = max(1, min(a.workers, len(listeners)))
+    rfd, wfd = os.pipe()
+    pids: list[int] = []
+    for i in range(n):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(rfd)
+            code = 1
+            try:
+                code = worker_main(i, listeners[i::n], a, options, domain, realm, wfd)
+            except SystemExit as e:
+                sys.stderr.write("winrm_standin: worker %d: %s\n" % (i, e))
+            except BaseException as e:  # noqa: BLE001 - the worker must not return into the parent's code
+                sys.stderr.write("winrm_standin: worker %d: %r\n" % (i, e))
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        pids.append(pid)
+    os.close(wfd)
+
+    def stop_workers() -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+    ready = b""
+    while len(ready) < n:
+        chunk = os.read(rfd, n - len(ready))
+        if not chunk:  # a worker died before it was ready
+            stop_workers()
+            log_file.write("winrm_standin: a worker exited before it was ready\n")
+            return 1
+        ready += chunk
+    log_file.write("winrm_standin: pid %d, %d workers, %d listeners %s:%d ... %s:%d (gssapi: %s)\n"
+                   % (os.getpid(), n, len(listeners), listeners[0]["host"], int(listeners[0]["port"]),
+                      listeners[-1]["host"], int(listeners[-1]["port"]), "yes" if HAVE_GSSAPI else "no"))
+    log_file.flush()
+    if a.ready_file:
+        write_ready_file(a.ready_file)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    rc = 0
+    while not stop.wait(0.5):
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid:
+            log_file.write("winrm_standin: worker pid %d exited (status %d); stopping\n" % (pid, status))
+            pids.remove(pid)
+            rc = 1
+            break
+    stop_workers()
+    log_file.write("winrm_standin: stopped\n")
+    log_file.flush()
+    return rc
+
+
+def worker_main(index: int, listeners: list[dict[str, Any]], a: argparse.Namespace, options: dict[str, Any],
+                domain: Optional[str], realm: Optional[str], ready_fd: int) -> int:
+    """One worker: bind its listeners, then accept on all of them from one selector."""
+    try:  # die with the parent (PR_SET_PDEATHSIG), like lab/run's own services
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr
+    log_lock = threading.Lock()
+    servers = [make_server(lst, a, options, domain, realm, log_file, log_lock) for lst in listeners]
+    log_file.write("winrm_standin: worker %d pid %d: %d listeners\n" % (index, os.getpid(), len(servers)))
+    log_acceptor_errors(servers, log_file)
+    sel = selectors.DefaultSelector()
+    for srv in servers:
+        srv.socket.setblocking(False)
+        sel.register(srv.socket, selectors.EVENT_READ, srv)
+    os.write(ready_fd, b"1")
+    os.close(ready_fd)
+    while not stop.is_set():
+        for key, _ in sel.select(timeout=0.5):
+            srv = key.data
+            while True:  # take every queued connection (socketserver's _handle_request_noblock)
+                try:
+                    request, client_address = srv.get_request()
+                except OSError:  # BlockingIOError: the queue is empty
+                    break
+                request.setblocking(True)
+                # http.server sends the headers and the body with two send()s: with Nagle on,
+                # the body waits for the client's delayed ACK (~40 ms a response on Linux).
+                # HTTP.sys sends them together, so take that stall out of the measurements.
+                request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if srv.verify_request(request, client_address):
+                    try:
+                        srv.process_request(request, client_address)
+                    except Exception:  # noqa: BLE001 - as socketserver does
+                        srv.handle_error(request, client_address)
+                        srv.shutdown_request(request)
+                else:
+                    srv.shutdown_request(request)
+    for srv in servers:
+        srv.server_close()
     log_file.flush()
     return 0
 
