@@ -3,6 +3,9 @@
 //! names it with a clear code, exits 1, does not panic and does not hang (the time bound is a
 //! generous multiple of `--timeout`, far below "forever"; speed is measured by the benchmark).
 //!
+//! DNS scenarios give krbprobe a private /etc/resolv.conf (a mount namespace of its own) naming
+//! a hostile server: truncated answers, CNAME loops, answers cut short.
+//!
 //! Run inside the lab: `lab/run -- cargo test --features lab --test hostile`.
 #![cfg(feature = "lab")]
 
@@ -438,4 +441,168 @@ fn tls_with_a_certificate_for_another_name() {
         "{}",
         run.stdout
     );
+}
+
+// ---- DNS ---------------------------------------------------------------------------------------
+
+/// The question section of a DNS query (name labels up to the 4 bytes of type and class).
+fn question(q: &[u8]) -> Option<&[u8]> {
+    let mut i = 12;
+    while *q.get(i)? != 0 {
+        i += usize::from(q[i]) + 1;
+    }
+    q.get(12..i + 5)
+}
+
+/// An answer to `q` with `flags`, and `answers` (already encoded resource records).
+fn dns_answer(q: &[u8], flags: u16, answers: &[Vec<u8>]) -> Option<Vec<u8>> {
+    let question = question(q)?;
+    let mut out = q[..2].to_vec();
+    out.extend(flags.to_be_bytes());
+    out.extend([0, 1]);
+    out.extend(u16::try_from(answers.len()).unwrap().to_be_bytes());
+    out.extend([0, 0, 0, 0]);
+    out.extend(question);
+    for a in answers {
+        out.extend(a);
+    }
+    Some(out)
+}
+
+fn dns_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name.split('.') {
+        out.push(u8::try_from(label.len()).unwrap());
+        out.extend(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// A CNAME record `owner -> target`.
+fn cname(owner: &str, target: &str) -> Vec<u8> {
+    let mut rr = dns_name(owner);
+    rr.extend([0, 5, 0, 1, 0, 0, 0, 60]);
+    let rdata = dns_name(target);
+    rr.extend(u16::try_from(rdata.len()).unwrap().to_be_bytes());
+    rr.extend(rdata);
+    rr
+}
+
+/// A DNS server at `ip:53` (UDP `udp`, TCP: accept and close) and a run of krbprobe whose
+/// /etc/resolv.conf names only it (a private mount namespace: the lab's /etc stays as it is).
+/// The KDC is given by address so that only the target's lookups meet the hostile server.
+fn dns_probe(ip: &'static str, udp: fn(&[u8]) -> Option<Vec<u8>>, target: &str) -> Run {
+    let u = UdpSocket::bind((ip, 53)).unwrap();
+    let t = TcpListener::bind((ip, 53)).unwrap();
+    thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, peer)) = u.recv_from(&mut buf) {
+            if let Some(a) = udp(&buf[..n]) {
+                let _ = u.send_to(&a, peer);
+            }
+        }
+    });
+    thread::spawn(move || {
+        for s in t.incoming().flatten() {
+            drop(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        format!("nameserver {ip}\noptions timeout:1 attempts:1\n"),
+    )
+    .unwrap();
+    let c = conf(dir.path(), "127.0.0.10", "");
+    let started = Instant::now();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            "mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"",
+        ])
+        .arg(&resolv)
+        .arg(env!("CARGO_BIN_EXE_krbprobe"))
+        .args(["--format", "json", "--timeout", "1s", "--krb5-conf"])
+        .arg(&c)
+        .args(["-u", &user(), target])
+        .env("KRBPROBE_PASSWORD", password())
+        .env_remove("KRB5_CONFIG")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    // The run really asked the hostile server.
+    assert!(
+        stdout.contains(&format!("\"nameservers\":[\"{ip}\"]"))
+            || stdout.contains(&format!("\"{ip}\"")),
+        "{stdout}"
+    );
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        report: serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}")),
+        stdout,
+        stderr,
+        elapsed,
+    }
+}
+
+#[test]
+fn dns_answers_that_loop_through_cnames() {
+    let run = dns_probe(
+        "127.0.0.93",
+        |q| {
+            dns_answer(
+                q,
+                0x8580,
+                &[
+                    cname("loopa.kurokobo.internal", "loopb.kurokobo.internal"),
+                    cname("loopb.kurokobo.internal", "loopa.kurokobo.internal"),
+                ],
+            )
+        },
+        "loopa.kurokobo.internal",
+    );
+    let f = finding(&run, "dns-target");
+    assert_eq!(f["status"], "fail", "{f:#}");
+    assert!(
+        ["dns-target-failed", "dns-target-nxdomain"].contains(&f["code"].as_str().unwrap()),
+        "{f:#}"
+    );
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn dns_answers_that_are_truncated() {
+    // TC set and no records: the client must retry over TCP, where the server hangs up.
+    let run = dns_probe(
+        "127.0.0.94",
+        |q| dns_answer(q, 0x8780, &[]),
+        "kuro-win01.kurokobo.internal",
+    );
+    let f = finding(&run, "dns-target");
+    assert_eq!(f["status"], "fail", "{f:#}");
+    assert_eq!(f["code"], "dns-target-failed", "{f:#}");
+}
+
+#[test]
+fn dns_answers_that_are_cut_short() {
+    // A header that promises an answer and a datagram that ends after the question.
+    let run = dns_probe(
+        "127.0.0.95",
+        |q| {
+            let mut a = dns_answer(q, 0x8580, &[])?;
+            a[7] = 3;
+            Some(a)
+        },
+        "kuro-win01.kurokobo.internal",
+    );
+    let f = finding(&run, "dns-target");
+    assert_eq!(f["status"], "fail", "{f:#}");
 }
