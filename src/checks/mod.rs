@@ -124,7 +124,8 @@ fn owed(id: &'static str, target: Option<&str>, code: Code, summary: &str) -> Fi
 pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) -> Vec<Finding> {
     let deadline = Instant::now() + settings.deadline;
     // MIT's calls block a thread each: at most --jobs of them at once. Network waits (DNS,
-    // connect, HTTP) are not queued behind this, so a dead host costs a timeout, not a slot.
+    // connect, HTTP, winrm-auth's requests) are not queued behind this, so a dead or slow host
+    // costs a timeout, not a slot.
     let gss_slots = Semaphore::new(settings.jobs);
     let user = settings.user.as_deref();
     let spn_hosts: Vec<String> = settings
@@ -241,7 +242,6 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                 .as_ref()
                 .map(|g| g.for_target(i).unwrap_or_else(|_| g.clone()));
             let chain = async move {
-                let _slot = gss_slots.acquire().await;
                 let blocked = match facts {
                     None => Some(format!(
                         "skipped: {} failed ({})",
@@ -250,7 +250,12 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                     Some(_) => None,
                 };
                 let spn_host = facts.as_ref().map(|f| f.spn_host.clone());
-                let spn = spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_limit).await;
+                // The slot covers MIT's blocking call only: winrm-auth's network exchange
+                // below must not keep another target's ticket request waiting.
+                let spn = {
+                    let _slot = gss_slots.acquire().await;
+                    spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_limit).await
+                };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
                 let auth_blocked = blocked_by(&[http_finding, &spn]);
                 let auth = winrm_auth::run(
@@ -261,6 +266,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                     auth_blocked,
                     settings.open_shell,
                     timeout,
+                    gss_slots,
                 )
                 .await;
                 (spn, auth)

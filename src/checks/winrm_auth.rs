@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 
 use crate::cli::Scheme;
 use crate::codes::{self, Code};
@@ -69,6 +70,7 @@ pub async fn run(
     blocked: Option<String>,
     open_shell: bool,
     timeout: Duration,
+    gss_slots: &Semaphore,
 ) -> Finding {
     let started = Instant::now();
     let (Some(tgt), Some(ip), None) = (tgt, addr, blocked.clone()) else {
@@ -89,6 +91,7 @@ pub async fn run(
         &tgt,
         open_shell,
         timeout,
+        gss_slots,
         &mut steps,
     )
     .await;
@@ -108,6 +111,7 @@ async fn exchange(
     tgt: &Tgt,
     open_shell: bool,
     timeout: Duration,
+    gss_slots: &Semaphore,
     steps: &mut Vec<Step>,
 ) -> End {
     let err = |e: SessionError| match &e {
@@ -120,7 +124,7 @@ async fn exchange(
         Ok(s) => s,
         Err(e) => return err(e),
     };
-    match session.authenticate(tgt, gss_target).await {
+    match session.authenticate(tgt, gss_target, gss_slots).await {
         Err(e) => return err(e),
         Ok(AuthOutcome::Rejected { offers }) => {
             let krb_error = offers.iter().find_map(|o| {

@@ -20,6 +20,7 @@ use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE};
 use libgssapi::util::{GssIov, GssIovType};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 
 use crate::cli::Scheme;
 use crate::gss::{GssFailure, Tgt};
@@ -229,12 +230,18 @@ impl Session {
         &mut self,
         tgt: &Tgt,
         gss_target: &str,
+        gss_slots: &Semaphore,
     ) -> Result<AuthOutcome, SessionError> {
         let cred = tgt.cred.clone();
         let target = gss_target.to_owned();
         // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
         // and bound it like every other network step (MIT retries KDCs on its own timers).
         let deadline = crate::checks::gss_deadline(self.timeout);
+        // One of the run's --jobs slots for MIT's blocking call, released before the request.
+        let slot = gss_slots
+            .acquire()
+            .await
+            .map_err(|e| SessionError::Http(format!("GSSAPI slot: {e}")))?;
         let job = tokio::task::spawn_blocking(move || {
             let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
                 .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
@@ -259,6 +266,7 @@ impl Session {
             .map_err(|_| SessionError::Http("no service ticket within the deadline".into()))?
             .map_err(|e| SessionError::Http(format!("GSSAPI task: {e}")))?
             .map_err(SessionError::Gss)?;
+        drop(slot);
         let auth = format!("Negotiate {}", B64.encode(&token));
         // Like pywinrm with message encryption: an empty POST authenticates the connection.
         let reply = self
