@@ -365,6 +365,92 @@ fn several_targets_keep_their_order() {
     }
 }
 
+/// Runs krbprobe with ARGS on a pseudo-terminal (util-linux `script`), as a person at a
+/// `kubectl exec -it` shell does; returns what the terminal showed (stdout and stderr).
+fn on_a_terminal(args: &[&str]) -> String {
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_krbprobe"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let out = krbprobe_cmd_via("script")
+        .args(["-qfec", &quoted.join(" "), "/dev/null"])
+        .env("KRBPROBE_PASSWORD", password())
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script(1) from util-linux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// On a terminal: a progress line once the run takes over a second, then the table of targets
+/// and details only for what failed. Never in JSON, never when the output is not a terminal.
+#[test]
+fn several_targets_on_a_terminal_get_progress_and_a_table() {
+    let win02 = "kuro-win02.kurokobo.internal";
+    let win07 = "kuro-win07.kurokobo.internal"; // dropped: the run waits out one timeout
+    let base = ["--timeout", "2s", "--color", "never", "-u"];
+    let user = user();
+    let mut args: Vec<&str> = base.to_vec();
+    args.extend([user.as_str(), WIN01, win02, win07]);
+    let screen = on_a_terminal(&args);
+    assert!(
+        screen.contains("\rkrbprobe: ") && screen.contains("/3 targets checked"),
+        "no progress line: {screen}"
+    );
+    assert!(
+        screen.contains("\r\x1b[K"),
+        "the progress line is not cleared: {screen}"
+    );
+    let table = screen
+        .lines()
+        .find(|l| l.starts_with("TARGET"))
+        .unwrap_or_else(|| panic!("no table: {screen}"));
+    assert!(table.contains("DNS") && table.contains("AUTH"), "{table}");
+    let row = |t: &str| {
+        screen
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_else(|| panic!("no row for {t}: {screen}"))
+            .trim_end()
+            .to_owned()
+    };
+    assert!(row(WIN01).ends_with("  ok"), "{}", row(WIN01));
+    assert!(row(win02).contains("spn-unknown"), "{}", row(win02));
+    assert!(row(win07).contains("winrm-timeout"), "{}", row(win07));
+    let details = &screen[screen
+        .find("Failed or warned:")
+        .unwrap_or_else(|| panic!("no details: {screen}"))..];
+    assert!(
+        details.contains(&format!("FAIL  spn-ticket  {win02}")),
+        "{details}"
+    );
+    assert!(
+        !details.contains(WIN01),
+        "a passing target in the details: {details}"
+    );
+
+    let mut json_args = args.clone();
+    json_args.extend(["--format", "json"]);
+    let screen = on_a_terminal(&json_args);
+    assert!(
+        !screen.contains("targets checked"),
+        "progress in JSON: {screen}"
+    );
+    assert!(screen.contains("\"schema_version\""), "{screen}");
+
+    let out = krbprobe_cmd()
+        .args(&args)
+        .env("KRBPROBE_PASSWORD", password())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("targets checked"),
+        "progress off a terminal: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Failed or warned:"));
+}
+
 #[test]
 fn password_from_file_and_stdin() {
     let dir = tempfile::tempdir().unwrap();

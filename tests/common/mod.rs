@@ -85,7 +85,13 @@ impl Run {
 /// the machine's environment would (rightly) fail winrm-http, and scenarios that are not about
 /// proxies must not depend on it.
 pub fn krbprobe_cmd() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_krbprobe"));
+    krbprobe_cmd_via(env!("CARGO_BIN_EXE_krbprobe"))
+}
+
+/// PROGRAM (krbprobe, or a wrapper that runs it) with the environment every scenario starts
+/// from.
+pub fn krbprobe_cmd_via(program: &str) -> Command {
+    let mut cmd = Command::new(program);
     // HOSTNAME and HOME are how ee-runtime recognises an AWX job pod; scenarios that are not
     // about it must not depend on the machine's names.
     cmd.env_remove("KRB5_CONFIG")
