@@ -417,6 +417,82 @@ def test_no_password_in_the_connections_own_debug_output(fidelity: Run) -> None:
     assert_no_secret(PASSWORD, fidelity)
 
 
+# ------------------------------------------- diagnose-group.yml: a whole group in one run
+
+# The fidelity inventory's hosts that share the machine credential (lowercase-realm has its own
+# ansible_user, which one run cannot share).
+GROUP_HOSTS = [line.split()[0] for line in FIDELITY_INVENTORY.splitlines()[1:]
+               if line and not line.startswith(("[", "ansible_")) and "ansible_user=" not in line]
+
+
+def group_inventory() -> str:
+    return "\n".join(line for line in FIDELITY_INVENTORY.splitlines() if "ansible_user=" not in line).format(
+        win01=WIN01, domain=DOMAIN, ca=CA_CERT) + "\n"
+
+
+def test_group_in_one_run_matches_the_per_host_runs(fidelity: Run, module: Path, callbacks: Path,
+                                                   tmp_path: Path) -> None:
+    """diagnose-group.yml probes the group in one module run (one TGT, one kinit) and gives every
+    host the verdict and failed codes that its own diagnose-style run gave (and those match the
+    real winrm connection, test_verdict_matches_the_winrm_connection)."""
+    run = playbook(tmp_path, callbacks, group_inventory(), book="diagnose-group.yml")
+    assert run.rc == 2, run.out
+    r = run.result("localhost")
+    report = r["report"]
+    assert report["tool"]["targets"] == GROUP_HOSTS
+    assert [c["id"] for c in report["checks"]].count("kinit") == 1
+    assert finding(report, "kinit")["status"] == "pass"
+    for host in GROUP_HOSTS:
+        alone = fidelity.result(host)["report"]
+        want = [c["code"] for c in failures(alone)]
+        assert r["verdicts"][host] == {"verdict": alone["verdict"], "failed": want}, (host, r["report_lines"])
+        # Each host probed with its own connection variables: the same endpoint and SPN.
+        mine = [c for c in report["checks"] if c["id"] == "ansible-connection" and c["target"] == host]
+        assert mine[0]["evidence"]["endpoint"] == finding(alone, "ansible-connection")["evidence"]["endpoint"]
+    failed = [h for h in GROUP_HOSTS if r["verdicts"][h]["verdict"] == "fail"]
+    assert failed, "the fidelity inventory has broken hosts"
+    # The job output stays short: a line per host, details only for what failed or warned.
+    lines = r["report_lines"]
+    for host in GROUP_HOSTS:
+        row = [line.split(None, 1) for line in lines if line.split(None, 1)[:1] == [host]]
+        assert row and row[0][1].startswith(", ".join(r["verdicts"][host]["failed"]) or "ok"), (host, lines)
+    assert not [line for line in lines if line.startswith("PASS spn-ticket")], lines
+    assert "Failed or warned:" in lines
+    flat = " ".join(run.out.split())
+    assert "%d of %d hosts failed (%s); first failure: %s" % (
+        len(failed), len(GROUP_HOSTS), ", ".join(failed), r["msg"]) in flat, run.out
+    assert_no_secret(PASSWORD, run)
+
+
+def test_group_of_healthy_hosts_passes(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    inventory = "[windows]\n%s\nkuro-win05.%s\nhttps ansible_host=kuro-win06.%s ansible_port=5986 " \
+        "ansible_winrm_ca_trust_path=%s\n%s" % (WIN01, DOMAIN, DOMAIN, CA_CERT, WINDOWS_VARS)
+    run = playbook(tmp_path, callbacks, inventory, "-e", "krbprobe_no_shell=true", book="diagnose-group.yml")
+    assert run.rc == 0, run.out
+    r = run.result("localhost")
+    assert r["report"]["verdict"] == "pass", r["report_lines"]
+    assert r["verdicts"] == {h: {"verdict": "pass", "failed": []} for h in (WIN01, "kuro-win05." + DOMAIN, "https")}
+    assert r["report"]["tool"]["endpoints"][2] == "https://kuro-win06.%s:5986/wsman" % DOMAIN
+
+
+def test_group_with_two_credentials_fails_naming_the_hosts(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    inventory = "[windows]\n%s\nother ansible_host=%s ansible_user=awx@%s ansible_password=%s\n%s" % (
+        WIN01, WIN01, REALM.lower(), MARKER, WINDOWS_VARS)
+    run = playbook(tmp_path, callbacks, inventory, book="diagnose-group.yml")
+    assert run.rc == 2, run.out
+    flat = " ".join(run.out.split())
+    assert "the hosts of the group differ in their user (%s: %s; other: awx@%s)" % (WIN01, PRINCIPAL, REALM.lower()) \
+        in flat, run.out
+    assert_no_secret(MARKER, run)
+
+
+def test_group_unknown(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, WINDOWS_VARS), "-e", "krbprobe_group=linux",
+                   book="diagnose-group.yml")
+    assert run.rc == 2, run.out
+    assert "no inventory group 'linux' (groups: windows)" in run.out
+
+
 # ----------------------------------------------------------------------- the password
 
 

@@ -62,48 +62,37 @@ class ActionModule(ActionBase):
             )
 
         args = dict(self._task.args)
-        options, origins, extras = self._winrm_options(task_vars)
         warnings: list[str] = []
+        if "keytab" in args and "password" not in args:
+            # A keytab on the task replaces the password the credential would bring.
+            args["password"] = None
 
-        if "targets" not in args and "targets_file" not in args:
-            args["targets"] = [self._target(task_vars, options, origins, extras)]
-            for name, (applies, text) in NOT_MIRRORED.items():
-                if name in extras and applies(extras[name]):
-                    warnings.append(text.format(value=extras[name]))
-        if (
-            "insecure" not in args
-            and str(extras.get("ansible_winrm_server_cert_validation", "")).lower() == "ignore"
-        ):
-            # Like the connection: no certificate validation. krbprobe still reports what is
-            # wrong with the certificate, as a warning, and marks the report insecure.
-            args["insecure"] = True
-        if "kinit_cmd" not in args and origins.get("kerberos_command") != "default":
-            args["kinit_cmd"] = str(options.get("kerberos_command"))
-        if "realm" not in args and "ansible_winrm_realm" in extras:
-            args["realm"] = extras["ansible_winrm_realm"]
-        if "kinit_env_vars" not in args and origins.get("kinit_env_vars") != "default":
-            args["kinit_env_vars"] = list(options.get("kinit_env_vars") or [])
-        if "ca_file" not in args and os.path.isfile(str(extras.get("ansible_winrm_ca_trust_path", ""))):
-            # pywinrm takes a file or a directory (or 'legacy_requests'); krbprobe a PEM file.
-            args["ca_file"] = str(extras["ansible_winrm_ca_trust_path"])
+        group = args.pop("group", None)
+        if group is not None:
+            if "targets" in args or "targets_file" in args:
+                raise AnsibleActionFail("krbprobe: 'group' and 'targets'/'targets_file' exclude each other")
+            hosts = self._group_hosts(group, task_vars)
+            # One run for the whole group: one TGT, the hosts probed concurrently, the report in
+            # inventory order. Each host keeps its own winrm connection variables.
+            resolved = []
+            for name in hosts:
+                options, origins, extras = self._winrm_options(self._other_host_variables(task_vars, name))
+                resolved.append((name, options, origins, extras))
+                warnings += ["%s: %s" % (name, w) for w in not_mirrored(extras)]
+            args["targets"] = [self._target(name, o, g, e) for name, o, g, e in resolved]
+            run_wide = [(name, run_wide_options(o, g, e)) for name, o, g, e in resolved]
+            args.update(merge_run_wide(run_wide, args, warnings))
+        else:
+            options, origins, extras = self._winrm_options(self._host_variables(task_vars))
+            if "targets" not in args and "targets_file" not in args:
+                name = str(task_vars.get("inventory_hostname"))
+                args["targets"] = [self._target(name, options, origins, extras)]
+                warnings += not_mirrored(extras)
+            for key, value in run_wide_options(options, origins, extras).items():
+                args.setdefault(key, value)
 
-        # The machine credential: ansible_user / ansible_winrm_user, else the remote_user
-        # keyword, whose default is -u (AWX passes the machine credential's user that way).
-        if "user" not in args and options.get("remote_user"):
-            args["user"] = str(options["remote_user"])
-        # ansible_password / ansible_winrm_pass / ansible_winrm_password, else the connection
-        # password (AWX: the machine credential, --ask-pass / --connection-password-file).
-        # Like the connection, an empty password means none, and kinit_mode=manual means
-        # Ansible uses the ticket cache it finds (KRB5CCNAME) and never the password.
-        password = options.get("remote_password")
-        if (
-            "password" not in args
-            and "keytab" not in args
-            and password
-            and options.get("kerberos_mode") != "manual"
-        ):
-            args["password"] = str(password)
-
+        if args.get("password") is None:
+            args.pop("password", None)
         if "python" not in args and task_vars.get("ansible_playbook_python"):
             args["python"] = task_vars["ansible_playbook_python"]
 
@@ -122,11 +111,12 @@ class ActionModule(ActionBase):
         report = result.get("report")
         if isinstance(report, dict):
             result["report_lines"] = report_lines(report)
+            result["verdicts"] = verdicts(report)
         if warnings:
             result["warnings"] = list(result.get("warnings") or []) + warnings
         return result
 
-    def _winrm_options(self, task_vars: dict[str, t.Any]) -> tuple[dict, dict, dict]:
+    def _winrm_options(self, variables: t.Mapping[str, t.Any]) -> tuple[dict, dict, dict]:
         """The inventory host's winrm connection options, as the winrm plugin would get them.
 
         Same as TaskExecutor._set_connection_options() + Connection._resolve_option_variables()
@@ -137,7 +127,6 @@ class ActionModule(ActionBase):
         """
         # Loading the plugin class registers its option definitions with the config manager.
         connection_loader.get("ansible.builtin.winrm", class_only=True)
-        variables = self._host_variables(task_vars)
         var_options: dict[str, t.Any] = {}
         for name in C.config.get_plugin_vars("connection", "winrm"):
             if name in variables:
@@ -177,9 +166,37 @@ class ActionModule(ActionBase):
                 del variables[name]
         return variables
 
-    def _target(self, task_vars: dict[str, t.Any], options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
-        """The inventory host as a krbprobe target with its winrm connection settings."""
-        name = str(task_vars.get("inventory_hostname"))
+    def _group_hosts(self, group: t.Any, task_vars: dict[str, t.Any]) -> list[str]:
+        """The inventory hosts of GROUP (a group name or a list of them), in inventory order,
+        each once."""
+        names = [group] if isinstance(group, str) else group
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise AnsibleActionFail("krbprobe: 'group' must be an inventory group name or a list of them")
+        groups = task_vars.get("groups", {})
+        hosts: list[str] = []
+        for name in names:
+            if name not in groups:
+                known = ", ".join(sorted(g for g in groups if g not in ("all", "ungrouped"))) or "none"
+                raise AnsibleActionFail("krbprobe: no inventory group '%s' (groups: %s)" % (name, known))
+            hosts += [h for h in groups[name] if h not in hosts]
+        if not hosts:
+            raise AnsibleActionFail("krbprobe: inventory group %s has no hosts" % ", ".join(names))
+        return hosts
+
+    def _other_host_variables(self, task_vars: dict[str, t.Any], name: str) -> dict[str, t.Any]:
+        """Inventory host NAME's variables as hostvars has them (inventory, group_vars,
+        host_vars, extra vars; not this play's vars), untouched by this task's delegation."""
+        hostvars = task_vars.get("hostvars", {})
+        if name not in hostvars:
+            raise AnsibleActionFail("krbprobe: inventory host %s has no variables (hostvars)" % name)
+        host = hostvars[name]
+        # Only the connection's own variables and ansible_winrm_*: templating every variable of
+        # every host would cost more than the probe, and fail on unrelated broken ones.
+        wanted = set(C.config.get_plugin_vars("connection", "winrm"))
+        return {k: host[k] for k in host.keys() if k in wanted or k.startswith("ansible_winrm_")}
+
+    def _target(self, name: str, options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
+        """The inventory host NAME as a krbprobe target with its winrm connection settings."""
         target: dict[str, t.Any] = {"name": name}
         # remote_addr: inventory_hostname < ansible_host < ansible_winrm_host (last one wins).
         if origins.get("remote_addr") in ("var: ansible_host", "var: ansible_winrm_host"):
@@ -202,17 +219,165 @@ class ActionModule(ActionBase):
         return target
 
 
+def not_mirrored(extras: dict[str, t.Any]) -> list[str]:
+    """Warnings for the host's ansible_winrm_* settings that krbprobe does not model."""
+    return [
+        text.format(value=extras[name])
+        for name, (applies, text) in NOT_MIRRORED.items()
+        if name in extras and applies(extras[name])
+    ]
+
+
+def run_wide_options(options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
+    """Module options that hold for the whole run, from one host's winrm connection settings
+    and the credential, as the winrm connection would use them."""
+    out: dict[str, t.Any] = {}
+    if str(extras.get("ansible_winrm_server_cert_validation", "")).lower() == "ignore":
+        # Like the connection: no certificate validation. krbprobe still reports what is
+        # wrong with the certificate, as a warning, and marks the report insecure.
+        out["insecure"] = True
+    if origins.get("kerberos_command") != "default":
+        out["kinit_cmd"] = str(options.get("kerberos_command"))
+    if "ansible_winrm_realm" in extras:
+        out["realm"] = extras["ansible_winrm_realm"]
+    if origins.get("kinit_env_vars") != "default":
+        out["kinit_env_vars"] = list(options.get("kinit_env_vars") or [])
+    if os.path.isfile(str(extras.get("ansible_winrm_ca_trust_path", ""))):
+        # pywinrm takes a file or a directory (or 'legacy_requests'); krbprobe a PEM file.
+        out["ca_file"] = str(extras["ansible_winrm_ca_trust_path"])
+    # The machine credential: ansible_user / ansible_winrm_user, else the remote_user
+    # keyword, whose default is -u (AWX passes the machine credential's user that way).
+    if options.get("remote_user"):
+        out["user"] = str(options["remote_user"])
+    # ansible_password / ansible_winrm_pass / ansible_winrm_password, else the connection
+    # password (AWX: the machine credential, --ask-pass / --connection-password-file).
+    # Like the connection, an empty password means none, and kinit_mode=manual means
+    # Ansible uses the ticket cache it finds (KRB5CCNAME) and never the password.
+    password = options.get("remote_password")
+    if password and options.get("kerberos_mode") != "manual":
+        out["password"] = str(password)
+    return out
+
+
+# Run-wide options that must be the same for every host of a group run: one TGT is one
+# principal with one password (or the ticket cache).
+MUST_AGREE = ("user", "password")
+
+
+def merge_run_wide(
+    per_host: list[tuple[str, dict[str, t.Any]]], args: dict[str, t.Any], warnings: list[str]
+) -> dict[str, t.Any]:
+    """The run-wide options of a group run: the task's own, else the hosts' when they agree.
+
+    krbprobe has one value of each for the whole run, so where the hosts differ:
+    - user, password: they cannot share one run; that fails, naming the hosts (never a
+      password);
+    - ca_file: the one CA file that hosts name is trusted for all of them (it only adds trust);
+      several different files: the first, with a warning;
+    - insecure: only when every host ignores certificate validation; otherwise certificates
+      are validated, with a warning naming the hosts that would not validate them;
+    - anything else: the first host's value, with a warning.
+    """
+    out: dict[str, t.Any] = {}
+    # The credential first: when the users differ, that is the message to see.
+    keys = sorted({k for _, opts in per_host for k in opts} - set(args), key=lambda k: (k not in MUST_AGREE, k != "user", k))
+    first_host = per_host[0][0]
+    for key in keys:
+        # Hosts by value, in order; the value itself is shown only for the user.
+        values: dict[str, tuple[t.Any, list[str]]] = {}
+        for name, opts in per_host:
+            values.setdefault(repr(opts.get(key)), (opts.get(key), []))[1].append(name)
+        if len(values) == 1:
+            value = per_host[0][1].get(key)
+        elif key in MUST_AGREE:
+            who = "; ".join(
+                "%s: %s" % (", ".join(names), value or "none") if key == "user" else ", ".join(names)
+                for value, names in values.values()
+            )
+            raise AnsibleActionFail(
+                "krbprobe: the hosts of the group differ in their %s (%s); one run uses one "
+                "credential: probe them in separate tasks, or set '%s' on the task" % (key, who, key)
+            )
+        elif key == "ca_file":
+            named = [v for v, _ in values.values() if v is not None]
+            value = named[0]
+            if len(named) > 1:
+                warnings.append(
+                    "the hosts of the group name different ansible_winrm_ca_trust_path files; this run "
+                    "trusts %s only" % value
+                )
+        elif key == "insecure":
+            value = None
+            ignoring = values[repr(True)][1]
+            warnings.append(
+                "%s ignore certificate validation (ansible_winrm_server_cert_validation=ignore) but the "
+                "other hosts of the group do not: this run validates certificates for all of them"
+                % ", ".join(ignoring)
+            )
+        else:
+            value = per_host[0][1].get(key)
+            warnings.append(
+                "the hosts of the group differ in %s; this run uses %s's value for all of them"
+                % (key, first_host)
+            )
+        if value is not None:
+            out[key] = value
+    return out
+
+def verdicts(report: dict[str, t.Any]) -> dict[str, dict[str, t.Any]]:
+    """Per target (inventory host): 'fail' when one of its checks or a run-wide check failed
+    (a failed kinit fails every host), with the failed checks' codes in report order."""
+    checks = report.get("checks") or []
+    run_wide = [c.get("code") for c in checks if not c.get("target") and c.get("status") == "fail"]
+    out = {}
+    for name in (report.get("tool") or {}).get("targets") or []:
+        own = [c.get("code") for c in checks if c.get("target") == name and c.get("status") == "fail"]
+        failed = run_wide + own
+        out[name] = {"verdict": "fail" if failed else "pass", "failed": failed}
+    return out
+
+
 def report_lines(report: dict[str, t.Any]) -> list[str]:
-    """krbprobe's report as text lines for the job output: 'STATUS id target: summary', hints."""
-    lines = []
+    """krbprobe's report as text lines for the job output: 'STATUS id target: summary', hints.
+
+    With several targets, as krbprobe's text report: the run-wide checks, one line per target
+    (its result: ok, or its failed and warned codes), then only what failed or warned, so that
+    a group of hundreds of hosts stays readable in the job output.
+    """
+    checks = report.get("checks") or []
+    targets = (report.get("tool") or {}).get("targets") or []
     counts = {"pass": 0, "warn": 0, "fail": 0, "skip": 0}
-    for check in report.get("checks") or []:
+    for check in checks:
         status = str(check.get("status", ""))
         counts[status] = counts.get(status, 0) + 1
+
+    def line(check: dict[str, t.Any]) -> list[str]:
+        status = str(check.get("status", ""))
         where = " %s" % check["target"] if check.get("target") else ""
-        lines.append("%-4s %s%s: %s [%s]" % (status.upper(), check.get("id"), where, check.get("summary"), check.get("code")))
+        out = ["%-4s %s%s: %s [%s]" % (status.upper(), check.get("id"), where, check.get("summary"), check.get("code"))]
         if status in ("fail", "warn") and check.get("hint"):
-            lines.append("     hint: %s" % check["hint"])
+            out.append("     hint: %s" % check["hint"])
+        return out
+
+    lines: list[str] = []
+    if len(targets) <= 1:
+        for check in checks:
+            lines += line(check)
+    else:
+        for check in checks:
+            if not check.get("target"):
+                lines += line(check)
+        width = max(len(str(n)) for n in targets)
+        for name in targets:
+            own = [c for c in checks if c.get("target") == name]
+            bad = [c.get("code") for c in own if c.get("status") == "fail"]
+            bad += [c.get("code") for c in own if c.get("status") == "warn"]
+            lines.append("     %-*s  %s" % (width, name, ", ".join(bad) if bad else "ok"))
+        problems = [c for c in checks if c.get("target") and c.get("status") in ("fail", "warn")]
+        if problems:
+            lines.append("Failed or warned:")
+            for check in problems:
+                lines += line(check)
     lines.append(
         "%s: %d passed, %d warned, %d failed, %d skipped"
         % (str(report.get("verdict", "")).upper(), counts["pass"], counts["warn"], counts["fail"], counts["skip"])
