@@ -49,6 +49,10 @@ Knobs (negotiate only):
   skew        label only: lab/run runs this listener in a second stand-in
               process under libfaketime, so the acceptor answers
               KRB_AP_ERR_SKEW -> 401 (with the KRB-ERROR token).
+  stall       after a valid token, no answer: the connection stays open for
+              STALL_SECONDS, then closes (a hung WinRM service, or a path that
+              drops the large authenticated packets). Unauthenticated
+              requests are answered as usual.
 
 Usage:
   winrm_standin.py [--config FILE.json] [--listen SPEC]... [--cert PEM
@@ -145,7 +149,10 @@ ENC_PROTOCOL_SPNEGO = "application/HTTP-SPNEGO-session-encrypted"
 ENC_PROTOCOL_KERBEROS = "application/HTTP-Kerberos-session-encrypted"
 ENC_OCTET_STREAM = b"\tContent-Type: application/octet-stream\r\n"
 
-KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew")
+KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew", "stall")
+# How long a +stall listener keeps an authenticated request unanswered: longer than any
+# client timeout the tests use, bounded so that the lab stops by itself.
+STALL_SECONDS = 20.0
 
 
 def identify_response(authenticated: bool) -> bytes:
@@ -604,6 +611,12 @@ class NegotiateBehaviour(Behaviour):
                             user, res.mech.dotted_form, len(res.token or b""),
                             "; knob reject: 401" if "reject" in self.knobs else "")
         if "reject" in self.knobs:
+            return self.unauthorized()
+        if "stall" in self.knobs:
+            handler.log_message("knob stall: no answer for %.0f s", STALL_SECONDS)
+            # Only this connection's thread waits (ThreadingHTTPServer, daemon threads).
+            threading.Event().wait(STALL_SECONDS)
+            handler.close_connection = True
             return self.unauthorized()
         handler.gss = GssSession(res.context, scheme, user, res.mech.dotted_form)
         resp = self.exchange(handler, body)

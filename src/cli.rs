@@ -165,7 +165,8 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
     pub deadline: Option<Duration>,
 
-    /// At most N blocking Kerberos (GSSAPI) exchanges at once; network waits are not limited
+    /// At most N blocking Kerberos (GSSAPI) calls and N authenticated WinRM sessions at once;
+    /// DNS, connects and the unauthenticated HTTP checks are never queued
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: u16,
 

@@ -378,6 +378,9 @@ codes! {
     WINRM_AUTH_FAULT = ("winrm-auth", "winrm-auth-fault", Fail,
         "The host answered with a WS-Management fault; code and message are in the evidence.",
         None);
+    WINRM_AUTH_TIMEOUT = ("winrm-auth", "winrm-auth-timeout", Fail,
+        "The host answered the unauthenticated requests (winrm-http) but not an authenticated one within --timeout: the WinRM service hangs or is overloaded, or something on the path drops the large packets an authenticated request makes (a Kerberos token is several KB: an MTU black hole, or a device that inspects the traffic).",
+        Some("Rerun with a longer --timeout to tell slow from stuck. On the host: Get-Service WinRM and the Microsoft-Windows-WinRM/Operational event log. On the path: check the path MTU from the pod (ping -M do -s 1472 <host>) and any proxy, load balancer or IPS between the pod and the host."));
     WINRM_AUTH_UNEXPECTED = ("winrm-auth", "winrm-auth-unexpected", Fail,
         "The authenticated exchange ended in an HTTP status or body this check does not expect; it is in the evidence.",
         None);

@@ -451,6 +451,35 @@ fn several_targets_on_a_terminal_get_progress_and_a_table() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Failed or warned:"));
 }
 
+/// A host that answers winrm-http but stalls once authenticated fails with its own code, and
+/// holds only its own session: with --jobs 1 the healthy target still gets its ticket and
+/// its authenticated exchange, and the run ends on the per-step timeouts.
+#[test]
+fn winrm_host_that_stalls_after_authentication() {
+    let win13 = "kuro-win13.kurokobo.internal";
+    let run = probe(&["--jobs", "1", "--no-shell", "-u", &user(), win13, WIN01]);
+    let auth = run.check("winrm-auth", Some(win13));
+    assert_eq!(auth["code"], "winrm-auth-timeout", "{auth:#}");
+    assert!(
+        auth["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within the timeout"),
+        "{auth:#}"
+    );
+    assert!(auth["hint"].as_str().unwrap().contains("MTU"), "{auth:#}");
+    assert_eq!(run.check("winrm-http", Some(win13))["status"], "pass");
+    assert_eq!(run.check("spn-ticket", Some(WIN01))["status"], "pass");
+    assert_eq!(
+        run.check("winrm-auth", Some(WIN01))["code"],
+        "winrm-auth-ok",
+        "{}",
+        run.stdout
+    );
+    // --timeout 1s: the stall costs one timeout, not the stand-in's 20 s.
+    assert!(run.elapsed < Duration::from_secs(10), "{:?}", run.elapsed);
+}
+
 #[test]
 fn password_from_file_and_stdin() {
     let dir = tempfile::tempdir().unwrap();

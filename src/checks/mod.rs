@@ -66,6 +66,31 @@ pub(crate) fn gss_deadline(timeout: Duration) -> Duration {
     (timeout * 4).max(Duration::from_secs(5))
 }
 
+/// The run's bounds on concurrency (`--jobs`). What they do not bound matters as much: DNS,
+/// TCP connects and winrm-http's requests are never queued, so a dead host costs its own
+/// timeout and nothing else.
+pub struct Slots {
+    /// MIT's calls (kinit, service tickets, starting a security context) block a thread
+    /// each: at most this many at once. Held only for the call itself.
+    pub gss: Semaphore,
+    /// Authenticated WinRM sessions (winrm-auth) open at once. Only hosts that answered
+    /// winrm-http get one; a host that stalls holds a session slot, never a GSS slot, so it
+    /// cannot hold up other targets' tickets. Unbounded, a thousand sessions against hosts
+    /// that each serve a few at a time only add memory and contention (bench/run measured it:
+    /// twice the peak RSS and 10% slower at N = 1000).
+    pub sessions: Semaphore,
+}
+
+impl Slots {
+    /// `jobs` of each.
+    pub fn new(jobs: usize) -> Slots {
+        Slots {
+            gss: Semaphore::new(jobs),
+            sessions: Semaphore::new(jobs),
+        }
+    }
+}
+
 /// How far a run is: targets whose last check is done, for the progress line.
 #[derive(Debug, Default)]
 pub struct Progress {
@@ -123,10 +148,7 @@ fn owed(id: &'static str, target: Option<&str>, code: Code, summary: &str) -> Fi
 /// Runs every check and returns the findings in report order.
 pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) -> Vec<Finding> {
     let deadline = Instant::now() + settings.deadline;
-    // MIT's calls block a thread each: at most --jobs of them at once. Network waits (DNS,
-    // connect, HTTP, winrm-auth's requests) are not queued behind this, so a dead or slow host
-    // costs a timeout, not a slot.
-    let gss_slots = Semaphore::new(settings.jobs);
+    let slots = Slots::new(settings.jobs);
     let user = settings.user.as_deref();
     let spn_hosts: Vec<String> = settings
         .targets
@@ -232,7 +254,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
         tokio::join!(kdc_chain, target_chains, ee_check);
 
     let gss_limit = gss_deadline(timeout);
-    let gss_slots = &gss_slots;
+    let slots = &slots;
     let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).enumerate().map(
         |(i, (t, (dns_finding, facts, http_finding)))| {
             let trust = trust.clone();
@@ -253,7 +275,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                 // The slot covers MIT's blocking call only: winrm-auth's network exchange
                 // below must not keep another target's ticket request waiting.
                 let spn = {
-                    let _slot = gss_slots.acquire().await;
+                    let _slot = slots.gss.acquire().await;
                     spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_limit).await
                 };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
@@ -266,7 +288,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                     auth_blocked,
                     settings.open_shell,
                     timeout,
-                    gss_slots,
+                    slots,
                 )
                 .await;
                 (spn, auth)

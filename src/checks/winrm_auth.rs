@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
+use crate::checks::Slots;
 use crate::cli::Scheme;
 use crate::codes::{self, Code};
 use crate::gss::Tgt;
@@ -58,6 +59,8 @@ pub enum End {
     },
     /// Transport, GSSAPI or encryption error.
     Error(&'static str, String),
+    /// An HTTP exchange got no answer within the timeout.
+    Timeout(String),
 }
 
 /// Runs the check for one target.
@@ -70,7 +73,7 @@ pub async fn run(
     blocked: Option<String>,
     open_shell: bool,
     timeout: Duration,
-    gss_slots: &Semaphore,
+    slots: &Slots,
 ) -> Finding {
     let started = Instant::now();
     let (Some(tgt), Some(ip), None) = (tgt, addr, blocked.clone()) else {
@@ -79,6 +82,9 @@ pub async fn run(
             .target(t.name.clone())
             .took(started.elapsed());
     };
+    // A closed semaphore cannot happen (the run owns it); without a permit the exchange
+    // would still be bounded by its own timeouts.
+    let _session = slots.sessions.acquire().await.ok();
     let mut steps = Vec::new();
     let gss_target = format!("{}@{}", t.service, t.spn_host);
     let end = exchange(
@@ -91,7 +97,7 @@ pub async fn run(
         &tgt,
         open_shell,
         timeout,
-        gss_slots,
+        &slots.gss,
         &mut steps,
     )
     .await;
@@ -117,6 +123,8 @@ async fn exchange(
     let err = |e: SessionError| match &e {
         SessionError::Connect { phase, .. } => End::Error(phase, e.to_string()),
         SessionError::Http(_) => End::Error("http", e.to_string()),
+        // Only the authenticating request can time out here (connect has its own variant).
+        SessionError::Timeout(m) => End::Timeout(format!("authenticate: {m}")),
         SessionError::Gss(_) => End::Error("kerberos", e.to_string()),
         SessionError::Encryption(_) => End::Error("encryption", e.to_string()),
     };
@@ -208,6 +216,7 @@ async fn call(
     let reply = session.call(soap_body).await.map_err(|e| match e {
         SessionError::Encryption(m) => End::Error("encryption", format!("{name}: {m}")),
         SessionError::Gss(g) => End::Error("kerberos", format!("{name}: {}", g.message())),
+        SessionError::Timeout(m) => End::Timeout(format!("{name}: {m}")),
         other => End::Error("http", format!("{name}: {other}")),
     })?;
     let answer = soap::parse(&reply.body).ok();
@@ -375,6 +384,11 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
                 ),
             }
         }
+        End::Timeout(detail) => (
+            codes::WINRM_AUTH_TIMEOUT,
+            format!("{url}: {detail}"),
+            vec![("phase", json!("http"))],
+        ),
         End::Error(phase, detail) => {
             let code = if *phase == "encryption" {
                 codes::WINRM_AUTH_ENCRYPTION
@@ -477,6 +491,11 @@ mod tests {
                 End::Error("http", "closed".into()),
                 Status::Fail,
                 "winrm-auth-unexpected",
+            ),
+            (
+                End::Timeout("identify: no answer within the timeout".into()),
+                Status::Fail,
+                "winrm-auth-timeout",
             ),
         ];
         let steps = [step("authenticate", 200, None)];

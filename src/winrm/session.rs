@@ -46,9 +46,13 @@ pub enum SessionError {
         /// What happened.
         detail: String,
     },
-    /// An HTTP exchange failed or timed out.
+    /// An HTTP exchange failed.
     #[error("http: {0}")]
     Http(String),
+    /// The host did not answer an HTTP exchange within the timeout (a listener that took the
+    /// connection and the unauthenticated requests, then stalled).
+    #[error("http: {0}")]
+    Timeout(String),
     /// GSSAPI refused (token creation, mutual authentication, wrap/unwrap).
     #[error("kerberos: {}", .0.message())]
     Gss(GssFailure),
@@ -195,16 +199,16 @@ impl Session {
         let t = self.timeout;
         tokio::time::timeout(t, self.sender.ready())
             .await
-            .map_err(|_| SessionError::Http("connection not ready (timeout)".into()))?
+            .map_err(|_| SessionError::Timeout("connection not ready (timeout)".into()))?
             .map_err(|e| SessionError::Http(format!("connection closed: {e}")))?;
         let resp = tokio::time::timeout(t, self.sender.send_request(req))
             .await
-            .map_err(|_| SessionError::Http("no answer within the timeout".into()))?
+            .map_err(|_| SessionError::Timeout("no answer within the timeout".into()))?
             .map_err(|e| SessionError::Http(e.to_string()))?;
         let (parts, body) = resp.into_parts();
         let body = tokio::time::timeout(t, Limited::new(body, MAX_BODY).collect())
             .await
-            .map_err(|_| SessionError::Http("body not received within the timeout".into()))?
+            .map_err(|_| SessionError::Timeout("body not received within the timeout".into()))?
             .map_err(|e| SessionError::Http(format!("body: {e}")))?
             .to_bytes();
         let text = |name: &str| -> Vec<String> {
