@@ -493,6 +493,63 @@ def test_group_unknown(module: Path, callbacks: Path, tmp_path: Path) -> None:
     assert "no inventory group 'linux' (groups: windows)" in run.out
 
 
+# ------------------------------- krbprobe --targets-file INVENTORY --group: the CLI's own reading
+
+CLI_INVENTORY = textwrap.dedent("""\
+    [windows]
+    kuro-win0[1:2].{domain}
+    https ansible_host=kuro-win06.{domain} ansible_port=5986 ansible_winrm_ca_trust_path={ca}
+    ip-override ansible_host=127.0.0.20 ansible_winrm_kerberos_hostname_override={win01}
+    [dcs]
+    kuro-win09.{domain}:5985 ansible_winrm_host=kuro-win05.{domain} ansible_host=127.0.0.28
+    [domain:children]
+    windows
+    dcs
+    [domain:vars]
+    ansible_port=5985
+    ansible_winrm_service=HTTP
+    [windows:vars]
+    ansible_winrm_transport=kerberos
+    [linux]
+    web01.{domain} ansible_port=22
+    [all:vars]
+    ansible_connection=winrm
+    """)
+
+
+def connection_view(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Per target: name, the endpoint and the GSSAPI name the winrm connection would use."""
+    return [(c["target"], c["evidence"]["endpoint"], c["evidence"]["gss_target_name"])
+            for c in report["checks"] if c["id"] == "ansible-connection"]
+
+
+def test_cli_reads_an_inventory_as_ansible_does(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """krbprobe --targets-file INVENTORY --group domain, from the INI itself (its own reader:
+    ranges, host:port, children, group vars and their precedence) and from the JSON of the
+    real `ansible-inventory --list`, probes the same hosts at the same endpoints with the same
+    SPNs as the module, whose action plugin lets Ansible resolve every variable."""
+    inventory = CLI_INVENTORY.format(domain=DOMAIN, ca=CA_CERT, win01=WIN01)
+    by_ansible = playbook(tmp_path, callbacks, inventory, "-e", "krbprobe_group=domain", "-e", "krbprobe_no_shell=true",
+                          book="diagnose-group.yml")
+    want = connection_view(by_ansible.result("localhost")["report"])
+    assert [t for t, _, _ in want] == ["kuro-win01." + DOMAIN, "kuro-win02." + DOMAIN, "https", "ip-override",
+                                       "kuro-win09." + DOMAIN], by_ansible.out
+    listed = subprocess.run([str(VENV_BIN / "ansible-inventory"), "-i", str(tmp_path / "inventory.ini"), "--list"],
+                            env=ansible_env(tmp_path, tmp_path), capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr
+    (tmp_path / "inventory.json").write_text(listed.stdout)
+    for source in ("inventory.ini", "inventory.json"):
+        p = subprocess.run([str(module), "--format", "json", "--no-shell", "-u", PRINCIPAL, "--ee-check", "never",
+                            "--targets-file", str(tmp_path / source), "--group", "domain"],
+                           capture_output=True, text=True, timeout=60, check=False)
+        report = json.loads(p.stdout)
+        assert connection_view(report) == want, (source, p.stderr)
+    p = subprocess.run([str(module), "-u", PRINCIPAL, "--targets-file", str(tmp_path / "inventory.ini"),
+                        "--group", "windows,nosuch"], capture_output=True, text=True, timeout=60, check=False)
+    assert p.returncode == 2
+    assert 'no group "nosuch" in it (groups: dcs, domain, linux, windows)' in p.stderr, p.stderr
+
+
 # ----------------------------------------------------------------------- the password
 
 

@@ -27,10 +27,21 @@ pub struct Cli {
     #[arg(value_name = "TARGET", required_unless_present = "targets_file")]
     pub targets: Vec<String>,
 
-    /// Read more targets from FILE, one per line (# comments and blank lines ignored); a line may
-    /// carry Ansible connection variables as in an INI inventory: `win01 ansible_host=10.0.0.5`
+    /// Read more targets from FILE, one per line (# comments and blank lines ignored), or from
+    /// an Ansible inventory (INI with group vars and children, or `ansible-inventory --list`
+    /// JSON), taking each host's winrm connection variables: `win01 ansible_host=10.0.0.5`
     #[arg(long, value_name = "FILE")]
     pub targets_file: Option<PathBuf>,
+
+    /// With an inventory as --targets-file (INI, or the JSON of `ansible-inventory --list`):
+    /// only the hosts of these groups, children included (repeat or comma-separate)
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_delimiter = ',',
+        requires = "targets_file"
+    )]
+    pub group: Vec<String>,
 
     /// Targets built by the Ansible module (not a flag: filled from the module's arguments).
     #[arg(skip)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod codes;
 pub mod dns;
 pub mod gss;
+pub mod inventory;
 pub mod kdcproto;
 pub mod module;
 pub mod profile;

@@ -173,6 +173,8 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
     let cli = Cli {
         targets: Vec::new(),
         targets_file: text(map, "targets_file")?.map(PathBuf::from),
+        // The action plugin reads `group` (the play's inventory) and sends targets instead.
+        group: Vec::new(),
         target_specs,
         module: true,
         user: text(map, "user")?,

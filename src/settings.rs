@@ -286,12 +286,12 @@ pub enum SettingsError {
     /// A target is empty or not a host name.
     #[error("target {0:?} is not a host name")]
     BadTarget(String),
-    /// A line of --targets-file cannot be read.
-    #[error("--targets-file {path}, line {line}: {reason}")]
+    /// A line of --targets-file (or the inventory in it) cannot be read.
+    #[error("--targets-file {path}{}: {reason}", at_line(*.line))]
     BadTargetLine {
         /// The file.
         path: String,
-        /// 1-based line number.
+        /// 1-based line number; 0 when the reason is not about one line.
         line: usize,
         /// What is wrong.
         reason: String,
@@ -311,69 +311,76 @@ pub enum SettingsError {
     },
 }
 
-/// Targets from a `--targets-file`: one per line; blank lines and `#` comments are skipped.
-///
-/// A line may be an Ansible INI inventory host line, `name key=value ...`: the winrm connection
-/// variables krbprobe mirrors are taken, other variables are ignored (so a `[windows]` section
-/// can be pasted as is). `[group]` headers are skipped, and so is the body of `[group:vars]`
-/// and `[group:children]` sections, which hold no hosts.
-pub fn parse_targets_file(text: &str) -> Result<Vec<TargetSpec>, (usize, String)> {
-    let mut out = Vec::new();
-    let mut in_host_section = true;
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() || line.starts_with(';') {
-            continue;
-        }
-        if line.starts_with('[') {
-            in_host_section = !(line.contains(":vars]") || line.contains(":children]"));
-            continue;
-        }
-        if !in_host_section {
-            continue;
-        }
-        out.push(parse_host_line(line).map_err(|e| (n + 1, e))?);
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(", line {line}")
     }
-    Ok(out)
 }
 
-fn parse_host_line(line: &str) -> Result<TargetSpec, String> {
-    let mut words = line.split_whitespace();
-    let name = words.next().unwrap_or_default();
-    if name.contains('=') {
-        return Err(format!("{name:?}: a line starts with the host name"));
+/// Targets from a `--targets-file`: one host per line (blank lines and `#` comments skipped),
+/// or an Ansible inventory, INI or the JSON of `ansible-inventory --list`
+/// ([`crate::inventory`]): the hosts of `groups` (`--group`; every host without), each with
+/// the winrm connection variables krbprobe mirrors from its line, its groups' vars and
+/// `[all:vars]`, merged with Ansible's precedence. Other variables are ignored, so an inventory
+/// can be used as it is. Errors carry the 1-based line (0 when not about one line).
+pub fn parse_targets_file(
+    text: &str,
+    groups: &[String],
+) -> Result<Vec<TargetSpec>, (usize, String)> {
+    crate::inventory::Inventory::parse(text)?.specs(groups)
+}
+
+/// The winrm connection variables a target takes, in the order the winrm connection plugin
+/// lists them: where two feed one option, the later one wins (`ansible_winrm_host` over
+/// `ansible_host`), whatever level of the inventory each comes from.
+pub(crate) const MIRRORED_VARS: &[&str] = &[
+    "ansible_host",
+    "ansible_winrm_host",
+    "ansible_port",
+    "ansible_winrm_port",
+    "ansible_winrm_scheme",
+    "ansible_winrm_service",
+    "ansible_winrm_kerberos_hostname_override",
+    "ansible_winrm_transport",
+];
+
+/// Sets the field of `spec` that the winrm connection variable `key` feeds; other variables
+/// are not krbprobe's and are ignored. A value krbprobe cannot take literally is an error
+/// that names the variable.
+pub(crate) fn apply_var(spec: &mut TargetSpec, key: &str, value: &str) -> Result<(), String> {
+    if !MIRRORED_VARS.contains(&key) {
+        return Ok(());
     }
-    let mut spec = TargetSpec::bare(name);
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
-            return Err(format!("{word:?} is not key=value"));
-        };
-        let value = value.trim_matches(|c| c == '"' || c == '\'');
-        match key {
-            "ansible_host" | "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
-            "ansible_port" | "ansible_winrm_port" => {
-                spec.port = Some(
-                    value
-                        .parse()
-                        .map_err(|_| format!("{key}={value}: not a port number"))?,
-                )
-            }
-            "ansible_winrm_scheme" => {
-                spec.scheme = Some(match value {
-                    "http" => Scheme::Http,
-                    "https" => Scheme::Https,
-                    _ => return Err(format!("{key}={value}: http or https")),
-                })
-            }
-            "ansible_winrm_service" => spec.service = Some(value.into()),
-            "ansible_winrm_kerberos_hostname_override" => {
-                spec.hostname_override = Some(value.into())
-            }
-            "ansible_winrm_transport" => spec.transport = Some(split_list(value)),
-            _ => {}
+    if value.contains("{{") || value.contains("{%") {
+        return Err(format!(
+            "{key}={value}: a Jinja2 template, which only Ansible evaluates: give the value \
+             itself, or run krbprobe as the Ansible module (playbooks/diagnose-group.yml)"
+        ));
+    }
+    match key {
+        "ansible_host" | "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
+        "ansible_port" | "ansible_winrm_port" => {
+            spec.port = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("{key}={value}: not a port number"))?,
+            )
         }
+        "ansible_winrm_scheme" => {
+            spec.scheme = Some(match value {
+                "http" => Scheme::Http,
+                "https" => Scheme::Https,
+                _ => return Err(format!("{key}={value}: http or https")),
+            })
+        }
+        "ansible_winrm_service" => spec.service = Some(value.into()),
+        "ansible_winrm_kerberos_hostname_override" => spec.hostname_override = Some(value.into()),
+        "ansible_winrm_transport" => spec.transport = Some(split_list(value)),
+        _ => {}
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// Splits an Ansible list given as text: `a,b`, `[a, b]` or `['a', 'b']`.
@@ -515,7 +522,7 @@ impl Settings {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            let from_file = parse_targets_file(&text).map_err(|(line, reason)| {
+            let from_file = parse_targets_file(&text, &cli.group).map_err(|(line, reason)| {
                 SettingsError::BadTargetLine {
                     path: path.display().to_string(),
                     line,
@@ -748,9 +755,11 @@ mod tests {
 
     #[test]
     fn targets_file_lines() {
-        let specs =
-            parse_targets_file("# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n")
-                .unwrap();
+        let specs = parse_targets_file(
+            "# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n",
+            &[],
+        )
+        .unwrap();
         assert_eq!(names(&specs), ["win01.example.com", "win02.example.com"]);
         assert!(specs.iter().all(|s| !s.has_vars()));
     }
@@ -763,7 +772,7 @@ mod tests {
             ansible_winrm_transport=kerberos,ntlm ansible_winrm_scheme=https \
             ansible_winrm_service=WSMAN\n\
             [windows:vars]\nansible_connection=winrm\n[dcs]\ndc01.example.com\n";
-        let specs = parse_targets_file(ini).unwrap();
+        let specs = parse_targets_file(ini, &[]).unwrap();
         assert_eq!(
             names(&specs),
             ["win01.example.com", "win02.example.com", "dc01.example.com"]
@@ -781,13 +790,13 @@ mod tests {
         assert_eq!(specs[1].scheme, Some(Scheme::Https));
         assert_eq!(specs[1].service.as_deref(), Some("WSMAN"));
         assert_eq!(
-            parse_targets_file("win01 ansible_port=http\n")
+            parse_targets_file("win01 ansible_port=http\n", &[])
                 .unwrap_err()
                 .0,
             1
         );
-        assert!(parse_targets_file("\nansible_host=1.2.3.4\n").is_err());
-        assert!(parse_targets_file("w ansible_winrm_scheme=ftp").is_err());
+        assert!(parse_targets_file("\nansible_host=1.2.3.4\n", &[]).is_err());
+        assert!(parse_targets_file("w ansible_winrm_scheme=ftp", &[]).is_err());
     }
 
     #[test]

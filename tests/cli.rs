@@ -132,3 +132,39 @@ fn krb5_conf_that_is_a_directory_is_unreadable_not_a_crash() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["checks"][0]["code"], "krb5-conf-unreadable");
 }
+
+#[test]
+fn group_needs_an_inventory_and_names_the_groups_it_has() {
+    let out = krbprobe(&["--group", "windows", "h.example"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--targets-file"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(&inv, "[windows]\nw[1:3].example\n[linux]\nl1.example\n").unwrap();
+    let inv = inv.to_str().unwrap();
+    let out = krbprobe(&["--targets-file", inv, "--group", "dcs"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "--targets-file {inv}: no group \"dcs\" in it (groups: linux, windows)"
+        )),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.path().join("bad.ini"),
+        "[windows]\nw1 ansible_port=5985x\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.ini");
+    let out = krbprobe(&["--targets-file", bad.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 2: ansible_port=5985x: not a port number"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
