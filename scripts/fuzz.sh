@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh --keep-going         # libFuzzer fork mode: record crashes, go on fuzzing
 #
 # Targets: krb5_conf (src/profile.rs), kdc_reply (src/kdcproto.rs), wsman_soap
-# (src/winrm/soap.rs), winrm_multipart (src/winrm/multipart.rs).
+# (src/winrm/soap.rs), winrm_multipart (src/winrm/multipart.rs), inventory (src/inventory.rs).
 #
 # Installs what it needs when missing (as root): Debian packages (libkrb5-dev for the gssapi
 # headers and pkg-config file, clang/libclang for bindgen, a C++ compiler for libFuzzer),
@@ -30,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_TARGETS=(krb5_conf kdc_reply wsman_soap winrm_multipart)
+ALL_TARGETS=(krb5_conf kdc_reply wsman_soap winrm_multipart inventory)
 HOST_TRIPLE=x86_64-unknown-linux-gnu
 # Debian packages the fuzz build needs (see above); build-essential brings g++ for libFuzzer.
 PACKAGES=(build-essential clang libclang-dev pkg-config libkrb5-dev)
@@ -130,7 +130,7 @@ echo "fuzz.sh: build took $(( $(date +%s) - started )) s with $(rustc "$TOOLCHAI
 # for nesting; KDC replies and multipart bodies are binary and shorter.
 max_len() {
     case "$1" in
-        krb5_conf|wsman_soap) echo 8192 ;;
+        krb5_conf|wsman_soap|inventory) echo 8192 ;;
         *) echo 4096 ;;
     esac
 }

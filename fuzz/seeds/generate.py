@@ -5,7 +5,8 @@ The samples are what krbprobe meets in practice and what its unit tests use: a k
 AWX pods (container/k8s/krb5-configmap.yaml) and MIT's quirks (src/profile.rs tests), KDC
 replies as MIT and Active Directory send them (the messages src/kdcproto.rs tests build with
 rasn-kerberos, here DER-encoded by hand), the WinRM answers of src/winrm/soap.rs tests and
-lab/winrm_standin.py, and the multipart/encrypted layout of src/winrm/multipart.rs tests.
+lab/winrm_standin.py, the multipart/encrypted layout of src/winrm/multipart.rs tests, and
+Ansible inventories as --targets-file reads them (src/inventory.rs tests).
 
 Standard library only; deterministic; rerun after changing a sample: python3 fuzz/seeds/generate.py
 """
@@ -404,11 +405,52 @@ def winrm_multipart():
           body.replace(b"\tContent-Type: application/octet-stream", b"Content-Type: application/octet-stream"))
 
 
+# --- Ansible inventories (--targets-file) ------------------------------------------------------
+
+INVENTORY_INI = """\
+jump.example.com
+[windows]
+win[01:03].example.com ansible_winrm_transport=kerberos,ntlm
+https ansible_host=win06.example.com ansible_port=5986 ansible_winrm_ca_trust_path="/etc/ssl/ca.pem"
+ip ansible_host=10.0.0.5 ansible_winrm_kerberos_hostname_override=win05.example.com  # inline
+[dcs]
+dc[a:c].example.com:5985 ansible_winrm_host=dc.example.com
+[domain:children]
+windows
+dcs
+[domain:vars]
+ansible_port = 5985
+ansible_winrm_service='WSMAN'
+[all:vars]
+ansible_connection=winrm
+ansible_password="{{ vault_password }}"
+"""
+
+INVENTORY_JSON = """\
+{"_meta": {"hostvars": {"win01.example.com": {"ansible_port": 5986, "ansible_winrm_scheme": "https",
+   "ansible_winrm_transport": ["kerberos"], "unrelated": {"a": [1, 2]}},
+   "dc01.example.com": {"ansible_host": "10.0.0.9", "ansible_winrm_port": "5985"}}},
+ "all": {"children": ["ungrouped", "domain"]},
+ "domain": {"children": ["windows", "dcs"], "vars": {"ansible_winrm_service": "HTTP"}},
+ "windows": {"hosts": ["win02.example.com", "win01.example.com"]},
+ "dcs": ["dc01.example.com"],
+ "ungrouped": {"hosts": []}}
+"""
+
+
+def inventory():
+    write("inventory", "groups.ini", INVENTORY_INI)
+    write("inventory", "ansible-inventory-list.json", INVENTORY_JSON)
+    write("inventory", "plain-list.txt", "# one per line\nwin01.example.com\n\nwin02.example.com  # dc\n")
+    write("inventory", "cycle.ini", "[a:children]\nb\n[b:children]\na\n")
+
+
 def main():
     krb5_conf()
     kdc_reply()
     wsman_soap()
     winrm_multipart()
+    inventory()
     return 0
 
 
