@@ -155,40 +155,53 @@ impl Inventory {
         Ok(memo)
     }
 
-    /// The host's variables, lowest precedence first: `all`, its groups by (depth, name),
-    /// then its own.
-    fn vars_of(&self, host: &str) -> Vec<(&str, &str)> {
+    /// Every group with its depth and all its hosts (children's included), in the order
+    /// variables apply: `all` first, then by (depth, name). Computed once per [`Self::specs`]:
+    /// asking per host would be quadratic in the inventory's size.
+    fn precedence(&self) -> Vec<(&str, HashSet<&str>)> {
         let depths = self.depths().unwrap_or_default();
-        let mut member: Vec<(usize, &str)> = self
+        let mut out: Vec<(usize, &str, HashSet<&str>)> = self
             .groups
-            .iter()
-            .filter(|(name, _)| {
+            .keys()
+            .map(|name| {
                 let mut hosts = HashSet::new();
-                self.collect_hosts(name, &mut hosts, &mut HashSet::new());
-                hosts.contains(host)
-            })
-            .map(|(name, _)| {
-                let d = if name == "all" {
+                if name == "all" {
+                    // `all` holds every host, listed or not.
+                    hosts.extend(self.order.iter().map(String::as_str));
+                } else {
+                    self.collect_hosts(name, &mut hosts, &mut HashSet::new());
+                }
+                let depth = if name == "all" {
                     0
                 } else {
                     depths.get(name.as_str()).copied().unwrap_or(1)
                 };
-                (d, name.as_str())
+                (depth, name.as_str(), hosts)
             })
             .collect();
-        // `all` holds every host even when it lists none.
-        if !member.iter().any(|(_, n)| *n == "all") && self.groups.contains_key("all") {
-            member.push((0, "all"));
-        }
-        member.sort();
+        out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        out.into_iter()
+            .map(|(_, name, hosts)| (name, hosts))
+            .collect()
+    }
+
+    /// The host's variables, lowest precedence first: its groups in `precedence` order, then
+    /// its own.
+    fn vars_of<'a>(
+        &'a self,
+        host: &str,
+        precedence: &[(&'a str, HashSet<&'a str>)],
+    ) -> Vec<(&'a str, &'a str)> {
         let mut out: Vec<(&str, &str)> = Vec::new();
-        for (_, name) in member {
-            out.extend(
-                self.groups[name]
-                    .vars
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
+        for (name, hosts) in precedence {
+            if hosts.contains(host) {
+                out.extend(
+                    self.groups[*name]
+                        .vars
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+            }
         }
         if let Some(own) = self.host_vars.get(host) {
             out.extend(own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -200,11 +213,13 @@ impl Inventory {
     /// connection variables. An error names the host and the variable.
     pub fn specs(&self, groups: &[String]) -> Result<Vec<TargetSpec>, InventoryError> {
         let hosts = self.select(groups).map_err(|e| (0, e))?;
+        let precedence = self.precedence();
         hosts
             .iter()
             .map(|host| {
                 // Each variable on its own: the last (highest-precedence) value wins.
-                let merged: HashMap<&str, &str> = self.vars_of(host).into_iter().collect();
+                let merged: HashMap<&str, &str> =
+                    self.vars_of(host, &precedence).into_iter().collect();
                 let mut spec = TargetSpec::bare(host);
                 for key in MIRRORED_VARS {
                     if let Some(value) = merged.get(key) {
