@@ -71,9 +71,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub krb5_conf: Option<PathBuf>,
 
-    /// WinRM port
-    #[arg(long, value_name = "N", default_value_t = 5985)]
-    pub port: u16,
+    /// WinRM port [default: 5985; 5986, Ansible's, for the hosts of an inventory given as
+    /// --targets-file that set no ansible_port]
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
 
     /// WinRM scheme [default: https for port 5986, else http, as Ansible's winrm connection]
     #[arg(long, value_enum)]

@@ -34,6 +34,9 @@ struct Group {
 /// A parsed inventory.
 #[derive(Debug, Default)]
 pub struct Inventory {
+    /// JSON, or INI with a section header or a variable: an Ansible inventory rather than a
+    /// plain list of names, so Ansible's defaults apply to its hosts.
+    structured: bool,
     /// Every host, in the order it first appears.
     order: Vec<String>,
     /// Variables on the host's own line (INI) or in `_meta.hostvars` (JSON).
@@ -51,6 +54,12 @@ impl Inventory {
         };
         inv.depths().map_err(|e| (0, e))?;
         Ok(inv)
+    }
+
+    /// True for an Ansible inventory (JSON, or INI with a section or a variable), false for a
+    /// plain list of host names.
+    pub fn is_structured(&self) -> bool {
+        self.structured
     }
 
     /// The group names, sorted, without the implicit `all` and `ungrouped`.
@@ -273,6 +282,7 @@ fn parse_ini(text: &str) -> Result<Inventory, InventoryError> {
             }
             group = name.to_owned();
             section = kind;
+            inv.structured = true;
             inv.groups.entry(group.clone()).or_default();
             continue;
         }
@@ -303,6 +313,7 @@ fn parse_ini(text: &str) -> Result<Inventory, InventoryError> {
             }
             Section::Hosts => {
                 let (pattern, vars) = host_line(strip_comment(line)).map_err(|e| (lineno, e))?;
+                inv.structured |= !vars.is_empty();
                 // Checked here too, so that the error names the line.
                 let mut scratch = TargetSpec::default();
                 for (key, value) in &vars {
@@ -492,7 +503,10 @@ fn parse_json(text: &str) -> Result<Inventory, InventoryError> {
     let Value::Object(top) = value else {
         return Err((0, "the JSON is not an object".into()));
     };
-    let mut inv = Inventory::default();
+    let mut inv = Inventory {
+        structured: true,
+        ..Inventory::default()
+    };
     let mut hostvars: HashMap<String, Vec<(String, String)>> = HashMap::new();
     if let Some(meta) = top.get("_meta") {
         if let Some(Value::Object(hv)) = meta.get("hostvars") {
@@ -680,6 +694,22 @@ mod tests {
         );
         assert_eq!(s[0].ansible_host.as_deref(), Some("w1.corp"));
         assert_eq!(s[0].port, Some(5985));
+    }
+
+    #[test]
+    fn a_plain_list_is_not_an_inventory() {
+        assert!(
+            !Inventory::parse("# hosts\nwin01\nwin02\n")
+                .unwrap()
+                .is_structured()
+        );
+        assert!(
+            Inventory::parse("win01 ansible_port=5985\n")
+                .unwrap()
+                .is_structured()
+        );
+        assert!(Inventory::parse("[w]\nwin01\n").unwrap().is_structured());
+        assert!(Inventory::parse("{\"all\": {}}").unwrap().is_structured());
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         keytab: text(map, "keytab")?.map(PathBuf::from),
         krb5_conf: text(map, "krb5_conf")?.map(PathBuf::from),
         // Ansible's winrm connection defaults to 5986 (https), not the CLI's 5985.
-        port: port_arg.unwrap_or(ANSIBLE_DEFAULT_PORT),
+        port: Some(port_arg.unwrap_or(ANSIBLE_DEFAULT_PORT)),
         scheme,
         ca_file: text(map, "ca_file")?.map(PathBuf::from),
         insecure: flag(map, "insecure")?,
@@ -430,7 +430,7 @@ mod tests {
             "_ansible_module_name": "krbprobe",
         }))
         .unwrap();
-        assert_eq!(a.cli.port, 5986);
+        assert_eq!(a.cli.port, Some(5986));
         assert!(a.cli.no_shell && a.no_log && a.cli.module);
         assert_eq!(a.cli.timeout, Duration::from_secs(2));
         assert_eq!(a.cli.transport, ["kerberos", "ntlm"]);

@@ -329,8 +329,21 @@ pub fn parse_targets_file(
     text: &str,
     groups: &[String],
 ) -> Result<Vec<TargetSpec>, (usize, String)> {
-    crate::inventory::Inventory::parse(text)?.specs(groups)
+    Ok(read_targets_file(text, groups)?.0)
 }
+
+/// [`parse_targets_file`], and whether the file is an Ansible inventory (groups, variables
+/// or JSON) rather than a plain list, so that Ansible's defaults apply to its hosts.
+fn read_targets_file(
+    text: &str,
+    groups: &[String],
+) -> Result<(Vec<TargetSpec>, bool), (usize, String)> {
+    let inv = crate::inventory::Inventory::parse(text)?;
+    Ok((inv.specs(groups)?, inv.is_structured()))
+}
+
+/// krbprobe's own default WinRM port (`--port`), for targets named on the command line.
+pub const DEFAULT_PORT: u16 = 5985;
 
 /// The winrm connection variables a target takes, in the order the winrm connection plugin
 /// lists them: where two feed one option, the later one wins (`ansible_winrm_host` over
@@ -516,19 +529,24 @@ impl Settings {
     ) -> Result<Settings, SettingsError> {
         let mut specs: Vec<TargetSpec> = cli.targets.iter().map(|t| TargetSpec::bare(t)).collect();
         specs.extend(cli.target_specs.iter().cloned());
+        // The hosts of an inventory file come last; Ansible's default port applies to them.
+        let from_inventory = specs.len();
+        let mut file_is_inventory = false;
         if let Some(path) = &cli.targets_file {
             let text = std::fs::read_to_string(path).map_err(|e| SettingsError::BadFile {
                 flag: "--targets-file",
                 path: path.display().to_string(),
                 reason: e.to_string(),
             })?;
-            let from_file = parse_targets_file(&text, &cli.group).map_err(|(line, reason)| {
-                SettingsError::BadTargetLine {
-                    path: path.display().to_string(),
-                    line,
-                    reason,
-                }
-            })?;
+            let (from_file, structured) =
+                read_targets_file(&text, &cli.group).map_err(|(line, reason)| {
+                    SettingsError::BadTargetLine {
+                        path: path.display().to_string(),
+                        line,
+                        reason,
+                    }
+                })?;
+            file_is_inventory = structured;
             specs.extend(from_file);
         }
         if specs.is_empty() {
@@ -563,12 +581,22 @@ impl Settings {
             }
         }
         let default_service = cli.service.as_deref().unwrap_or(DEFAULT_SERVICE);
+        let port = cli.port.unwrap_or(DEFAULT_PORT);
         let targets = specs
             .into_iter()
-            .map(|spec| resolve_target(spec, cli.port, cli.scheme, default_service))
+            .enumerate()
+            .map(|(i, spec)| {
+                // As Ansible would connect to an inventory host that sets no port: 5986.
+                let default_port = match cli.port {
+                    None if file_is_inventory && i >= from_inventory => ANSIBLE_DEFAULT_PORT,
+                    _ => port,
+                };
+                resolve_target(spec, default_port, cli.scheme, default_service)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let ansible = AnsibleContext {
             active: cli.module
+                || file_is_inventory
                 || cli.service.is_some()
                 || cli.realm.is_some()
                 || cli.kinit_env_vars.is_some()
@@ -621,8 +649,8 @@ impl Settings {
             credential,
             krb5_conf,
             krb5_conf_origin,
-            port: cli.port,
-            scheme: cli.scheme.unwrap_or_else(|| default_scheme(cli.port)),
+            port,
+            scheme: cli.scheme.unwrap_or_else(|| default_scheme(port)),
             ca_file: cli.ca_file,
             insecure: cli.insecure,
             timeout: cli.timeout,
@@ -797,6 +825,52 @@ mod tests {
         );
         assert!(parse_targets_file("\nansible_host=1.2.3.4\n", &[]).is_err());
         assert!(parse_targets_file("w ansible_winrm_scheme=ftp", &[]).is_err());
+    }
+
+    #[test]
+    fn inventory_hosts_without_a_port_get_ansibles() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_str().unwrap().to_owned()
+        };
+        let inv = file("inv.ini", "[windows]\nw1\nw2 ansible_port=5985\n");
+        let list = file("list.txt", "w3\n");
+        let ports = |args: &[&str]| -> Vec<(u16, Scheme)> {
+            build(args, &[])
+                .unwrap()
+                .targets
+                .iter()
+                .map(|t| (t.port, t.scheme))
+                .collect()
+        };
+        assert_eq!(
+            ports(&["cli.example", "--targets-file", &inv]),
+            [
+                (5985, Scheme::Http),
+                (5986, Scheme::Https),
+                (5985, Scheme::Http)
+            ],
+            "the command line's target keeps krbprobe's default; the inventory's get Ansible's"
+        );
+        assert_eq!(
+            ports(&["--port", "5985", "--targets-file", &inv]),
+            [(5985, Scheme::Http), (5985, Scheme::Http)]
+        );
+        assert_eq!(ports(&["--targets-file", &list]), [(5985, Scheme::Http)]);
+        assert!(
+            build(&["--targets-file", &inv], &[])
+                .unwrap()
+                .ansible
+                .active
+        );
+        assert!(
+            !build(&["--targets-file", &list], &[])
+                .unwrap()
+                .ansible
+                .active
+        );
     }
 
     #[test]

@@ -945,8 +945,9 @@ fn targets_file_takes_an_inventory_section() {
         format!(
             "[windows]\n\
              {WIN01} ansible_host=127.0.0.20 ansible_winrm_kerberos_hostname_override={WIN01}\n\
-             kuro-win02.kurokobo.internal ansible_port=5985\n\
-             [windows:vars]\nansible_connection=winrm\nansible_user=awx@{REALM}\n"
+             kuro-win02.kurokobo.internal ansible_port=5986\n\
+             [windows:vars]\nansible_connection=winrm\nansible_user=awx@{REALM}\nansible_port=5985\n\
+             [other]\nkuro-win03.kurokobo.internal\n"
         ),
     )
     .unwrap();
@@ -956,6 +957,8 @@ fn targets_file_takes_an_inventory_section() {
         "--no-shell",
         "--targets-file",
         file.to_str().unwrap(),
+        "--group",
+        "windows",
     ]);
     let targets: Vec<&str> = run.report["tool"]["targets"]
         .as_array()
@@ -964,11 +967,32 @@ fn targets_file_takes_an_inventory_section() {
         .map(|t| t.as_str().unwrap())
         .collect();
     assert_eq!(targets, [WIN01, "kuro-win02.kurokobo.internal"]);
+    // The group's ansible_port=5985 reaches win01; win02's own 5986 wins over it.
     assert_eq!(
         run.check("winrm-auth", Some(WIN01))["code"],
         "winrm-auth-ok"
     );
-    run.assert_first_failure("spn-ticket", "spn-unknown", "setspn");
+    let endpoints = &run.report["tool"]["endpoints"];
+    assert_eq!(
+        endpoints[1], "https://kuro-win02.kurokobo.internal:5986/wsman",
+        "{endpoints}"
+    );
+    run.assert_first_failure("winrm-http", "winrm-port-closed", "5986");
+
+    // A host of an inventory without ansible_port is probed where Ansible would connect:
+    // 5986, https (nothing listens there on kuro-win03).
+    let run = probe(&[
+        "-u",
+        &user(),
+        "--targets-file",
+        file.to_str().unwrap(),
+        "--group",
+        "other",
+    ]);
+    assert_eq!(
+        run.report["tool"]["endpoints"][0],
+        "https://kuro-win03.kurokobo.internal:5986/wsman"
+    );
 }
 
 fn ee_probe(extra_env: &[(&str, &str)], args: &[&str]) -> Run {
