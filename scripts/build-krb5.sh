@@ -27,7 +27,7 @@ set -euo pipefail
 KRB5_MIN_VERSION=1.20.1-2+deb12u5
 # Bump when the recipe below changes in a way that affects the output; it is
 # recorded next to the stamp so a stale prefix is rebuilt automatically.
-RECIPE_REV=1
+RECIPE_REV=2
 # Only these parts of the tree are built: a full `make` fails in the server
 # tools (kdc, kadmin, ...) under a static musl build, and krbprobe only needs
 # the client libraries (gssapi_krb5, krb5, k5crypto, com_err, krb5support).
@@ -259,6 +259,15 @@ t_unpacked=$(now)
 # standard prefix keeps the repo checkout path out of the binary and makes the
 # libraries identical wherever the repo lives. We install with
 # DESTDIR=<stage> and move <stage>/usr to PREFIX_DIR.
+# krb5_cv_pragma_weak_ref=no: MIT otherwise references pthread_* weakly and,
+# at run time, treats the process as single-threaded when any of them is
+# missing (krb5int_pthread_loaded() == 0): every k5_mutex becomes a no-op and
+# thread-specific data one global block. In a static link a weak reference
+# does not pull a function out of libc.a, so pthread_once, _mutex_init,
+# _getspecific, ... stay missing, and concurrent GSSAPI calls (one per target)
+# raced in MIT's shared profile cache: heap corruption, about one crash in 300
+# runs with three targets. Without weak references MIT calls pthreads directly.
+# src/gss.rs's linked_mit_krb5_uses_its_locks checks it in the linked code.
 # --without-keyutils: no static libkeyutils for musl (KEYRING: ccaches off).
 # --without-system-verto: use the bundled libverto (only built, not linked).
 # CFLAGS: no -g (keeps the final binary small), -ffunction-sections/
@@ -277,6 +286,7 @@ t_conf=$(now)
         --sysconfdir=/etc --localstatedir=/var \
         --prefix=/usr \
         krb5_cv_attr_constructor_destructor=yes,yes \
+        krb5_cv_pragma_weak_ref=no \
         ac_cv_func_regcomp=yes \
         ac_cv_printf_positional=yes
 ) >"$WORK/configure.log" 2>&1 || { tail -30 "$WORK/configure.log" >&2; die "configure failed (see $WORK/configure.log)"; }

@@ -441,6 +441,20 @@ pub(crate) fn fake_failure(minor: i32, call: &'static str) -> GssFailure {
 
 #[cfg(test)]
 mod tests {
+    /// MIT's own answer to "may I use pthreads?" (libkrb5support, util/support/threads.c).
+    unsafe extern "C" {
+        fn krb5int_pthread_loaded() -> std::ffi::c_int;
+    }
+
+    /// krbprobe calls GSSAPI from several threads at once (one per target). MIT locks its
+    /// shared state only when it believes pthreads are there; a static build that leaves
+    /// that to weak references gets "no" and no locks at all (see scripts/build-krb5.sh).
+    #[test]
+    fn linked_mit_krb5_uses_its_locks() {
+        // SAFETY: no arguments, no state beyond a cached flag; MIT calls it from any thread.
+        assert_eq!(unsafe { krb5int_pthread_loaded() }, 1);
+    }
+
     use super::*;
 
     #[test]
