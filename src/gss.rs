@@ -441,8 +441,8 @@ pub(crate) fn fake_failure(minor: i32, call: &'static str) -> GssFailure {
 
 #[cfg(test)]
 mod tests {
-    /// MIT's own answer to "may I use pthreads?" (libkrb5support, util/support/threads.c).
     unsafe extern "C" {
+        /// MIT's own answer to "may I use pthreads?" (libkrb5support, util/support/threads.c).
         fn krb5int_pthread_loaded() -> std::ffi::c_int;
     }
 
