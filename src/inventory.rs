@@ -42,17 +42,19 @@ pub struct Inventory {
     /// Variables on the host's own line (INI) or in `_meta.hostvars` (JSON).
     host_vars: HashMap<String, Vec<(String, String)>>,
     groups: BTreeMap<String, Group>,
+    /// Each group's depth below `all` (0), from [`Inventory::depths`] at parse time.
+    depth: HashMap<String, usize>,
 }
 
 impl Inventory {
     /// Reads an inventory: JSON when the first non-blank character is `{`, else INI.
     pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
-        let inv = if text.trim_start().starts_with('{') {
+        let mut inv = if text.trim_start().starts_with('{') {
             parse_json(text)?
         } else {
             parse_ini(text)?
         };
-        inv.depths().map_err(|e| (0, e))?;
+        inv.depth = inv.depths().map_err(|e| (0, e))?;
         Ok(inv)
     }
 
@@ -120,7 +122,7 @@ impl Inventory {
 
     /// Each group's depth below `all` (0): one more than its deepest parent. Fails on a cycle
     /// of `children`, which Ansible refuses too.
-    fn depths(&self) -> Result<HashMap<&str, usize>, String> {
+    fn depths(&self) -> Result<HashMap<String, usize>, String> {
         let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
         for (name, g) in &self.groups {
             for child in &g.children {
@@ -136,9 +138,6 @@ impl Inventory {
             memo: &mut HashMap<&'a str, usize>,
             path: &mut Vec<&'a str>,
         ) -> Result<usize, String> {
-            if g == "all" {
-                return Ok(0);
-            }
             if let Some(d) = memo.get(g) {
                 return Ok(*d);
             }
@@ -157,18 +156,17 @@ impl Inventory {
             memo.insert(g, d);
             Ok(d)
         }
-        let mut memo = HashMap::new();
+        let mut memo = HashMap::from([("all", 0)]);
         for name in self.groups.keys() {
             depth(name, &parents, &mut memo, &mut Vec::new())?;
         }
-        Ok(memo)
+        Ok(memo.into_iter().map(|(g, d)| (g.to_owned(), d)).collect())
     }
 
-    /// Every group with its depth and all its hosts (children's included), in the order
+    /// Every group with all its hosts (children's included), in the order
     /// variables apply: `all` first, then by (depth, name). Computed once per [`Self::specs`]:
     /// asking per host would be quadratic in the inventory's size.
     fn precedence(&self) -> Vec<(&str, HashSet<&str>)> {
-        let depths = self.depths().unwrap_or_default();
         let mut out: Vec<(usize, &str, HashSet<&str>)> = self
             .groups
             .keys()
@@ -180,12 +178,7 @@ impl Inventory {
                 } else {
                     self.collect_hosts(name, &mut hosts, &mut HashSet::new());
                 }
-                let depth = if name == "all" {
-                    0
-                } else {
-                    depths.get(name.as_str()).copied().unwrap_or(1)
-                };
-                (depth, name.as_str(), hosts)
+                (self.depth[name], name.as_str(), hosts)
             })
             .collect();
         out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));

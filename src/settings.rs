@@ -324,17 +324,10 @@ fn at_line(line: usize) -> String {
 /// ([`crate::inventory`]): the hosts of `groups` (`--group`; every host without), each with
 /// the winrm connection variables krbprobe mirrors from its line, its groups' vars and
 /// `[all:vars]`, merged with Ansible's precedence. Other variables are ignored, so an inventory
-/// can be used as it is. Errors carry the 1-based line (0 when not about one line).
+/// can be used as it is. Also says whether the file is an Ansible inventory (groups,
+/// variables or JSON) rather than a plain list, so that Ansible's defaults apply to its hosts.
+/// Errors carry the 1-based line (0 when not about one line).
 pub fn parse_targets_file(
-    text: &str,
-    groups: &[String],
-) -> Result<Vec<TargetSpec>, (usize, String)> {
-    Ok(read_targets_file(text, groups)?.0)
-}
-
-/// [`parse_targets_file`], and whether the file is an Ansible inventory (groups, variables
-/// or JSON) rather than a plain list, so that Ansible's defaults apply to its hosts.
-fn read_targets_file(
     text: &str,
     groups: &[String],
 ) -> Result<(Vec<TargetSpec>, bool), (usize, String)> {
@@ -539,7 +532,7 @@ impl Settings {
                 reason: e.to_string(),
             })?;
             let (from_file, structured) =
-                read_targets_file(&text, &cli.group).map_err(|(line, reason)| {
+                parse_targets_file(&text, &cli.group).map_err(|(line, reason)| {
                     SettingsError::BadTargetLine {
                         path: path.display().to_string(),
                         line,
@@ -783,11 +776,12 @@ mod tests {
 
     #[test]
     fn targets_file_lines() {
-        let specs = parse_targets_file(
+        let (specs, inventory) = parse_targets_file(
             "# inventory\nwin01.example.com\n\n  win02.example.com  # dc\n",
             &[],
         )
         .unwrap();
+        assert!(!inventory);
         assert_eq!(names(&specs), ["win01.example.com", "win02.example.com"]);
         assert!(specs.iter().all(|s| !s.has_vars()));
     }
@@ -800,7 +794,8 @@ mod tests {
             ansible_winrm_transport=kerberos,ntlm ansible_winrm_scheme=https \
             ansible_winrm_service=WSMAN\n\
             [windows:vars]\nansible_connection=winrm\n[dcs]\ndc01.example.com\n";
-        let specs = parse_targets_file(ini, &[]).unwrap();
+        let (specs, inventory) = parse_targets_file(ini, &[]).unwrap();
+        assert!(inventory);
         assert_eq!(
             names(&specs),
             ["win01.example.com", "win02.example.com", "dc01.example.com"]

@@ -63,9 +63,8 @@ class ActionModule(ActionBase):
 
         args = dict(self._task.args)
         warnings: list[str] = []
-        if "keytab" in args and "password" not in args:
-            # A keytab on the task replaces the password the credential would bring.
-            args["password"] = None
+        # A keytab on the task replaces the password the credential would bring.
+        use_password = "keytab" not in args
 
         group = args.pop("group", None)
         if group is not None:
@@ -80,7 +79,7 @@ class ActionModule(ActionBase):
                 resolved.append((name, options, origins, extras))
                 warnings += ["%s: %s" % (name, w) for w in not_mirrored(extras)]
             args["targets"] = [self._target(name, o, g, e) for name, o, g, e in resolved]
-            run_wide = [(name, run_wide_options(o, g, e)) for name, o, g, e in resolved]
+            run_wide = [(name, run_wide_options(o, g, e, use_password)) for name, o, g, e in resolved]
             args.update(merge_run_wide(run_wide, args, warnings))
         else:
             options, origins, extras = self._winrm_options(self._host_variables(task_vars))
@@ -88,11 +87,9 @@ class ActionModule(ActionBase):
                 name = str(task_vars.get("inventory_hostname"))
                 args["targets"] = [self._target(name, options, origins, extras)]
                 warnings += not_mirrored(extras)
-            for key, value in run_wide_options(options, origins, extras).items():
+            for key, value in run_wide_options(options, origins, extras, use_password).items():
                 args.setdefault(key, value)
 
-        if args.get("password") is None:
-            args.pop("password", None)
         if "python" not in args and task_vars.get("ansible_playbook_python"):
             args["python"] = task_vars["ansible_playbook_python"]
 
@@ -228,9 +225,10 @@ def not_mirrored(extras: dict[str, t.Any]) -> list[str]:
     ]
 
 
-def run_wide_options(options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
+def run_wide_options(options: dict, origins: dict, extras: dict, use_password: bool) -> dict[str, t.Any]:
     """Module options that hold for the whole run, from one host's winrm connection settings
-    and the credential, as the winrm connection would use them."""
+    and the credential, as the winrm connection would use them (the password only when
+    use_password: not with a keytab)."""
     out: dict[str, t.Any] = {}
     if str(extras.get("ansible_winrm_server_cert_validation", "")).lower() == "ignore":
         # Like the connection: no certificate validation. krbprobe still reports what is
@@ -254,7 +252,7 @@ def run_wide_options(options: dict, origins: dict, extras: dict) -> dict[str, t.
     # Like the connection, an empty password means none, and kinit_mode=manual means
     # Ansible uses the ticket cache it finds (KRB5CCNAME) and never the password.
     password = options.get("remote_password")
-    if password and options.get("kerberos_mode") != "manual":
+    if use_password and password and options.get("kerberos_mode") != "manual":
         out["password"] = str(password)
     return out
 
