@@ -11,6 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::codes::Code;
 
+/// Evidence key under which a finding lists all its [`Issues`] when it found more than one.
+pub const ISSUES_KEY: &str = "issues";
+
 /// Version of the JSON document produced by `--format json`.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -109,6 +112,118 @@ impl Finding {
     }
 }
 
+/// One problem a check found, among possibly several.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    /// The code the finding gets when this issue leads.
+    pub code: Code,
+    /// One line saying what is wrong.
+    pub summary: String,
+    /// A situation-specific hint replacing the code's default one.
+    pub hint: Option<String>,
+}
+
+impl Issue {
+    /// The issue as a JSON object: `code`, `status`, `summary` and `hint` (its own, else the
+    /// code's default, else null).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "code": self.code.code,
+            "status": self.code.status,
+            "summary": self.summary,
+            "hint": self.hint.as_deref().or(self.code.hint),
+        })
+    }
+}
+
+/// The problems a check collects before it decides, in the order a person should fix them.
+///
+/// Checks that can find several things wrong at once (krb5-conf, kdc-reach, ee-runtime,
+/// ansible-connection) push each into one of these and let [`Issues::finding`] turn them into
+/// the finding, so all of them pick the leading problem, count the others and list them the
+/// same way.
+#[derive(Debug, Clone, Default)]
+pub struct Issues(Vec<Issue>);
+
+impl Issues {
+    /// No issues yet.
+    pub fn new() -> Issues {
+        Issues::default()
+    }
+
+    /// Adds an issue with the code's default hint. Issues are problems: `code` warns or fails.
+    pub fn push(&mut self, code: Code, summary: impl Into<String>) {
+        debug_assert!(
+            code.status >= Status::Warn,
+            "{} is not a problem",
+            code.code
+        );
+        self.0.push(Issue {
+            code,
+            summary: summary.into(),
+            hint: None,
+        });
+    }
+
+    /// Adds an issue with its own hint.
+    pub fn push_hinted(&mut self, code: Code, summary: impl Into<String>, hint: impl Into<String>) {
+        self.push(code, summary);
+        if let Some(last) = self.0.last_mut() {
+            last.hint = Some(hint.into());
+        }
+    }
+
+    /// Number of issues.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The issues in the order they were found.
+    pub fn iter(&self) -> std::slice::Iter<'_, Issue> {
+        self.0.iter()
+    }
+
+    /// The issue that decides: the most severe one, and among equals the first (checks push
+    /// them in the order a person should fix them).
+    pub fn worst(&self) -> Option<&Issue> {
+        let top = self.0.iter().map(|i| i.code.status).max()?;
+        self.0.iter().find(|i| i.code.status == top)
+    }
+
+    /// Every issue as JSON (see [`Issue::to_json`]).
+    pub fn to_json(&self) -> Value {
+        Value::Array(self.0.iter().map(Issue::to_json).collect())
+    }
+
+    /// The finding of check `id`: `ok()` when nothing was found; else the worst issue's code,
+    /// summary (with `(+N more)` when there are others) and hint, and, with more than one
+    /// issue, all of them under the evidence key [`ISSUES_KEY`].
+    pub fn finding(&self, id: &'static str, ok: impl FnOnce() -> Finding) -> Finding {
+        let Some(lead) = self.worst() else {
+            return ok();
+        };
+        let more = self.len() - 1;
+        let summary = if more > 0 {
+            format!("{} (+{more} more)", lead.summary)
+        } else {
+            lead.summary.clone()
+        };
+        let mut f = Finding::new(id, lead.code, summary);
+        if let Some(h) = &lead.hint {
+            f = f.hint(h.clone());
+        }
+        if more > 0 {
+            f = f.evidence(ISSUES_KEY, self.to_json());
+        }
+        f
+    }
+}
+
 /// Overall verdict of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,5 +310,71 @@ impl Report {
     /// Number of findings with `status`.
     pub fn count(&self, status: Status) -> usize {
         self.checks.iter().filter(|c| c.status == status).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes;
+
+    fn ok() -> Finding {
+        Finding::new("kdc-reach", codes::KDC_REACH_OK, "fine")
+    }
+
+    #[test]
+    fn the_worst_issue_leads_and_the_first_among_equals() {
+        type Case = (&'static [Code], &'static str, Status);
+        let cases: &[Case] = &[
+            (&[], "kdc-reach-ok", Status::Pass),
+            (&[codes::KDC_PARTIAL], "kdc-partial", Status::Warn),
+            (
+                &[codes::KDC_UDP_BLOCKED, codes::KDC_PARTIAL],
+                "kdc-udp-blocked",
+                Status::Warn,
+            ),
+            (
+                &[
+                    codes::KDC_PARTIAL,
+                    codes::KDC_CLOCK_SKEW,
+                    codes::KDC_USER_UNKNOWN,
+                ],
+                "kdc-clock-skew",
+                Status::Fail,
+            ),
+        ];
+        for (found, code, status) in cases {
+            let mut issues = Issues::new();
+            for c in *found {
+                issues.push(*c, format!("{} seen", c.code));
+            }
+            let f = issues.finding("kdc-reach", ok);
+            assert_eq!((f.code, f.status), (*code, *status), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn several_issues_are_counted_and_listed() {
+        let mut issues = Issues::new();
+        issues.push(codes::KDC_PARTIAL, "no answer from b");
+        issues.push_hinted(codes::KDC_CLOCK_SKEW, "clock 600 s ahead", "Fix NTP.");
+        let f = issues.finding("kdc-reach", ok);
+        assert_eq!(f.summary, "clock 600 s ahead (+1 more)");
+        assert_eq!(f.hint.as_deref(), Some("Fix NTP."));
+        let listed = f.evidence[ISSUES_KEY].as_array().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0]["code"], "kdc-partial");
+        assert_eq!(listed[0]["status"], "warn");
+        assert_eq!(listed[0]["hint"], codes::KDC_PARTIAL.hint.unwrap());
+        assert_eq!(listed[1]["hint"], "Fix NTP.");
+
+        let mut one = Issues::new();
+        one.push(codes::KDC_PARTIAL, "no answer from b");
+        let f = one.finding("kdc-reach", ok);
+        assert_eq!(f.summary, "no answer from b");
+        assert!(
+            f.evidence.get(ISSUES_KEY).is_none(),
+            "one issue is the finding itself"
+        );
     }
 }

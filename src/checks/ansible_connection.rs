@@ -17,8 +17,8 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::codes::{self, Code};
-use crate::report::Finding;
+use crate::codes;
+use crate::report::{Finding, Issues};
 use crate::settings::{AnsibleContext, Target};
 
 /// Check id.
@@ -47,36 +47,34 @@ pub fn transports(t: &Target, user: Option<&str>) -> (Vec<String>, bool) {
 pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
     let (transports, derived) = transports(t, user);
     let gss_target = format!("{}@{}", t.service, t.spn_host);
-    let mut problems: Vec<(Code, String, Option<String>)> = Vec::new();
+    let mut problems = Issues::new();
 
     let kerberos_at = transports.iter().position(|x| x == "kerberos");
     match kerberos_at {
-        None if derived => problems.push((
+        None if derived => problems.push(
             codes::ANSIBLE_CONNECTION_NOT_KERBEROS,
             format!(
                 "ansible_user {} is not user@REALM and ansible_winrm_transport is unset: Ansible uses basic auth ({}), not Kerberos",
                 user.map(|u| format!("'{u}'")).unwrap_or_else(|| "(unset)".into()),
                 transports[0]
             ),
-            None,
-        )),
-        None => problems.push((
+        ),
+        None => problems.push_hinted(
             codes::ANSIBLE_CONNECTION_NOT_KERBEROS,
             format!(
                 "ansible_winrm_transport is {}: Kerberos is not among the transports Ansible tries",
                 transports.join(",")
             ),
-            Some("Set ansible_winrm_transport: kerberos (and ansible_user: user@REALM) for this host or group.".into()),
-        )),
-        Some(i) if i > 0 => problems.push((
+            "Set ansible_winrm_transport: kerberos (and ansible_user: user@REALM) for this host or group.",
+        ),
+        Some(i) if i > 0 => problems.push(
             codes::ANSIBLE_CONNECTION_TRANSPORT_ORDER,
             format!(
                 "ansible_winrm_transport is {}: Ansible tries {} before kerberos",
                 transports.join(","),
                 transports[..i].join(",")
             ),
-            None,
-        )),
+        ),
         Some(_) => {}
     }
     if t.spn_host.parse::<IpAddr>().is_ok() {
@@ -84,7 +82,7 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         // short name would just move the problem (dns-target names the PTR's answer).
         let fqdn_name =
             t.name.parse::<IpAddr>().is_err() && t.name != t.host && t.name.contains('.');
-        let hint = Some(if fqdn_name {
+        let hint = if fqdn_name {
             format!(
                 "Set ansible_winrm_kerberos_hostname_override: {} for this host (or ansible_host to the FQDN).",
                 t.name
@@ -92,15 +90,15 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         } else {
             "Set ansible_winrm_kerberos_hostname_override to the host's FQDN, the name its computer account holds the HTTP/ SPN for (dns-target shows what the address's PTR record says)."
                 .to_owned()
-        });
-        problems.push((
+        };
+        problems.push_hinted(
             codes::ANSIBLE_CONNECTION_IP_HOST,
             format!(
                 "ansible_host is the IP address {}: pywinrm asks for {gss_target}, which no AD account holds",
                 t.host
             ),
             hint,
-        ));
+        );
     }
     if let Some(realm) = &ctx.realm {
         let user_realm = user.and_then(|u| u.rsplit_once('@')).map(|(_, r)| r);
@@ -111,11 +109,10 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
                 "ansible_user has no @REALM, so kinit uses krb5.conf's default_realm".to_owned()
             }
         };
-        problems.push((
+        problems.push(
             codes::ANSIBLE_CONNECTION_REALM_IGNORED,
             format!("ansible_winrm_realm={realm} is ignored by pywinrm; {detail}"),
-            None,
-        ));
+        );
     }
     let mismatch = match (t.scheme.as_str(), t.port) {
         ("https", 5985) => Some("https on 5985, WinRM's http port"),
@@ -123,23 +120,14 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         _ => None,
     };
     if let Some(m) = mismatch {
-        problems.push((
+        problems.push(
             codes::ANSIBLE_CONNECTION_SCHEME_PORT,
             format!("{}: {m}", t.endpoint()),
-            None,
-        ));
+        );
     }
 
-    let notes: Vec<_> = problems
-        .iter()
-        .map(|(c, s, _)| json!({"code": c.code, "status": c.status, "summary": s}))
-        .collect();
-    let worst = problems
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, (c, _, _))| (c.status, std::cmp::Reverse(*i)));
-    let finding = match worst {
-        None => Finding::new(
+    let finding = problems.finding(ID, || {
+        Finding::new(
             ID,
             codes::ANSIBLE_CONNECTION_OK,
             format!(
@@ -147,21 +135,13 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
                 t.endpoint(),
                 transports.join(",")
             ),
-        ),
-        Some((_, (code, summary, hint))) => {
-            let more = problems.len() - 1;
-            let summary = if more > 0 {
-                format!("{summary} (+{more} more)")
-            } else {
-                summary.clone()
-            };
-            let f = Finding::new(ID, *code, summary);
-            match hint {
-                Some(h) => f.hint(h.clone()),
-                None => f,
-            }
-        }
-    };
+        )
+    });
+    // Schema 1's name for the `issues` list, without hints; deprecated, gone in schema 2.
+    let notes: Vec<_> = problems
+        .iter()
+        .map(|i| json!({"code": i.code.code, "status": i.code.status, "summary": i.summary}))
+        .collect();
     finding
         .target(t.name.clone())
         .evidence("endpoint", t.endpoint())
@@ -287,7 +267,19 @@ mod tests {
         let f = run(&t, Some("awx"), &c);
         assert_eq!(f.code, "ansible-connection-not-kerberos");
         assert!(f.summary.ends_with("(+2 more)"), "{}", f.summary);
-        assert_eq!(f.evidence["notes"].as_array().unwrap().len(), 3);
+        let issues = f.evidence["issues"].as_array().unwrap();
+        assert_eq!(issues.len(), 3);
+        assert_eq!(issues[0]["code"], "ansible-connection-not-kerberos");
+        // The deprecated `notes` are the same list without hints (schema 1's shape).
+        let notes = f.evidence["notes"].as_array().unwrap();
+        assert_eq!(notes.len(), 3);
+        for (n, i) in notes.iter().zip(issues) {
+            assert_eq!(
+                (&n["code"], &n["status"], &n["summary"]),
+                (&i["code"], &i["status"], &i["summary"])
+            );
+            assert!(n.get("hint").is_none(), "{n}");
+        }
         assert_eq!(f.evidence["gss_target_name"], "HTTP@10.0.0.5");
     }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::codes::{self, Code};
-use crate::report::Finding;
+use crate::codes;
+use crate::report::{Finding, Issues};
 use crate::settings::Settings;
 
 /// Check id.
@@ -351,29 +351,29 @@ fn python_summary(path: Option<&Path>, v: &Value) -> Value {
 
 /// The decision, table-testable.
 pub fn decide(obs: &Observed) -> Finding {
-    let mut problems: Vec<(Code, String)> = Vec::new();
+    let mut problems = Issues::new();
     if obs.kinit.is_none() {
-        problems.push((
+        problems.push(
             codes::EE_RUNTIME_NO_KINIT,
             format!("{} is not on PATH", obs.kinit_cmd),
-        ));
+        );
     }
     match &obs.python.1 {
-        PyProbe::NotFound => problems.push((
+        PyProbe::NotFound => problems.push(
             codes::EE_RUNTIME_NO_PYTHON,
-            "no python3 on PATH to check pywinrm".into(),
-        )),
-        PyProbe::Failed(why) => problems.push((codes::EE_RUNTIME_NO_PYTHON, why.clone())),
+            "no python3 on PATH to check pywinrm",
+        ),
+        PyProbe::Failed(why) => problems.push(codes::EE_RUNTIME_NO_PYTHON, why.clone()),
         PyProbe::Ok(v) => {
             if !module_ok(v, "winrm") {
-                problems.push((
+                problems.push(
                     codes::EE_RUNTIME_NO_WINRM,
                     format!(
                         "Python {} cannot import winrm: {}",
                         v["python"].as_str().unwrap_or("?"),
                         v["modules"]["winrm"]["error"].as_str().unwrap_or("?")
                     ),
-                ));
+                );
             } else {
                 let backend = match v["winrm_have_kerberos"].as_bool() {
                     Some(b) => b,
@@ -384,7 +384,7 @@ pub fn decide(obs: &Observed) -> Finding {
                     }
                 };
                 if !backend {
-                    problems.push((
+                    problems.push(
                         codes::EE_RUNTIME_NO_KERBEROS,
                         format!(
                             "pywinrm {} has no Kerberos backend (kerberos: {})",
@@ -393,32 +393,32 @@ pub fn decide(obs: &Observed) -> Finding {
                                 .as_str()
                                 .unwrap_or("imports, but pywinrm cannot use it")
                         ),
-                    ));
+                    );
                 }
             }
             if v["ansible_uses_pexpect"].as_bool() == Some(true) && !module_ok(v, "pexpect") {
-                problems.push((
+                problems.push(
                     codes::EE_RUNTIME_NO_PEXPECT,
                     format!(
                         "ansible-core {} uses pexpect for kinit, and pexpect is not installed",
                         v["ansible_core"].as_str().unwrap_or("?")
                     ),
-                ));
+                );
             }
         }
     }
     if !obs.tmp.iter().any(|(_, ok)| *ok) {
         let tried: Vec<&str> = obs.tmp.iter().map(|(d, _)| d.as_str()).collect();
-        problems.push((
+        problems.push(
             codes::EE_RUNTIME_TMP_READONLY,
             format!("uid {} can write to none of {}", obs.uid, tried.join(", ")),
-        ));
+        );
     }
     if let Some((home, false)) = &obs.home {
-        problems.push((
+        problems.push(
             codes::EE_RUNTIME_HOME_READONLY,
             format!("HOME={home} is not writable for uid {}", obs.uid),
-        ));
+        );
     }
     let passed = obs.kinit_env_vars.clone().unwrap_or_default();
     let dropped: Vec<String> = obs
@@ -433,13 +433,13 @@ pub fn decide(obs: &Observed) -> Finding {
         } else {
             "unless listed in ansible_winrm_kinit_env_vars"
         };
-        problems.push((
+        problems.push(
             codes::EE_RUNTIME_KINIT_ENV,
             format!(
                 "{} set on the pod: Ansible's kinit does not see it ({known}) and reads {SYSTEM_KRB5_CONF}",
                 dropped.join(", ")
             ),
-        ));
+        );
     }
     if let Some((target, var, val)) = obs.proxied.first() {
         let more = obs.proxied.len() - 1;
@@ -448,10 +448,10 @@ pub fn decide(obs: &Observed) -> Finding {
         } else {
             String::new()
         };
-        problems.push((
+        problems.push(
             codes::EE_RUNTIME_PROXY,
             format!("{var}={val} would carry WinRM traffic to {target}{more}"),
-        ));
+        );
     }
 
     let conf = match &obs.krb5_conf {
@@ -471,42 +471,23 @@ pub fn decide(obs: &Observed) -> Finding {
         (p, PyProbe::Failed(e)) => json!({"path": p, "error": e}),
         (_, PyProbe::NotFound) => json!(null),
     };
-    let notes: Vec<Value> = problems
-        .iter()
-        .map(|(c, s)| json!({"code": c.code, "status": c.status, "summary": s, "hint": c.hint}))
-        .collect();
-    let worst = problems
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, (c, _))| (c.status, std::cmp::Reverse(*i)));
-    let finding = match worst {
-        None => {
-            let pywinrm = match &obs.python.1 {
-                PyProbe::Ok(v) => format!(
-                    "pywinrm {}",
-                    v["modules"]["winrm"]["version"].as_str().unwrap_or("?")
-                ),
-                _ => "pywinrm".into(),
-            };
-            Finding::new(
-                ID,
-                codes::EE_RUNTIME_OK,
-                format!(
-                    "kinit, {pywinrm} with Kerberos, writable temp dir; {conf_words}; uid {}",
-                    obs.uid
-                ),
-            )
-        }
-        Some((_, (code, summary))) => {
-            let more = problems.len() - 1;
-            let summary = if more > 0 {
-                format!("{summary} (+{more} more)")
-            } else {
-                summary.clone()
-            };
-            Finding::new(ID, *code, summary)
-        }
-    };
+    let finding = problems.finding(ID, || {
+        let pywinrm = match &obs.python.1 {
+            PyProbe::Ok(v) => format!(
+                "pywinrm {}",
+                v["modules"]["winrm"]["version"].as_str().unwrap_or("?")
+            ),
+            _ => "pywinrm".into(),
+        };
+        Finding::new(
+            ID,
+            codes::EE_RUNTIME_OK,
+            format!(
+                "kinit, {pywinrm} with Kerberos, writable temp dir; {conf_words}; uid {}",
+                obs.uid
+            ),
+        )
+    });
     finding
         .evidence("detected_by", json!(obs.reasons))
         .evidence("kinit", json!(obs.kinit))
@@ -521,12 +502,13 @@ pub fn decide(obs: &Observed) -> Finding {
         )
         .evidence("home", json!(obs.home.as_ref().map(|(h, _)| h)))
         .evidence("kinit_env_vars", json!(obs.kinit_env_vars))
+        // Schema 1's name for the `issues` list, same shape; deprecated, gone in schema 2.
         .evidence(
             "problems",
-            if notes.len() < 2 {
+            if problems.len() < 2 {
                 json!(null)
             } else {
-                json!(notes)
+                problems.to_json()
             },
         )
 }
@@ -639,7 +621,10 @@ mod tests {
         let f = decide(&o);
         assert_eq!(f.code, "ee-runtime-no-kinit");
         assert!(f.summary.ends_with("(+1 more)"));
-        assert_eq!(f.evidence["problems"].as_array().unwrap().len(), 2);
+        assert_eq!(f.evidence["issues"].as_array().unwrap().len(), 2);
+        // The deprecated `problems` are the same list (schema 1's name).
+        assert_eq!(f.evidence["problems"], f.evidence["issues"]);
+        assert_eq!(f.evidence["issues"][1]["code"], "ee-runtime-home-readonly");
         assert_eq!(f.evidence["python"]["winrm"], "0.5.0");
         assert!(f.evidence["python"]["import_errors"]["kerberos"].is_string());
     }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 
 use crate::checks::dns_kdc::KdcEndpoint;
-use crate::codes::{self, Code};
+use crate::codes;
 use crate::kdcproto::{self, AsReqParams, KdcReply, TransportError};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Issues};
 
 /// Check id.
 pub const ID: &str = "kdc-reach";
@@ -245,15 +245,15 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
     let Outcome::Reply(reply, offset) = &first.outcome else {
         unreachable!("filtered to replies")
     };
-    let mut issues: Vec<(Code, String)> = Vec::new();
+    let mut issues = Issues::new();
     let who = format!("{} ({})", first.host, first.addr);
     match &**reply {
         KdcReply::AsRep(_) => {
             if have_user {
-                issues.push((
+                issues.push(
                     codes::KDC_NO_PREAUTH,
                     format!("{who} issued a ticket without pre-authentication"),
-                ));
+                );
             }
         }
         KdcReply::Error(e) => {
@@ -267,16 +267,16 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
                 _ => Some(codes::KDC_ERROR),
             };
             if let Some(code) = code {
-                issues.push((
+                issues.push(
                     code,
                     format!("{who}: {} ({}, {})", e.text, e.name, e.error_code),
-                ));
+                );
             }
             if e.realm != realm && e.error_code != kdcproto::KDC_ERR_WRONG_REALM {
-                issues.push((
+                issues.push(
                     codes::KDC_WRONG_REALM,
                     format!("{who} answered for realm {}, not {realm}", e.realm),
-                ));
+                );
             }
         }
     }
@@ -284,30 +284,24 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
         let abs = off.abs();
         let dir = if *off > 0.0 { "ahead of" } else { "behind" };
         if abs > SKEW_LIMIT_SECS {
-            issues.push((
+            issues.push(
                 codes::KDC_CLOCK_SKEW,
                 format!("{who}'s clock is {abs:.0} s {dir} this pod's (limit 300 s)"),
-            ));
+            );
         } else if abs > DRIFT_WARN_SECS {
-            issues.push((
+            issues.push(
                 codes::KDC_CLOCK_DRIFT,
                 format!("{who}'s clock is {abs:.0} s {dir} this pod's"),
-            ));
+            );
         }
     }
     let answered_udp = answered.iter().any(|x| x.transport == Transport::Udp);
     let answered_tcp = answered.iter().any(|x| x.transport == Transport::Tcp);
     if !answered_udp {
-        issues.push((
-            codes::KDC_UDP_BLOCKED,
-            "no KDC answered over UDP, only TCP".into(),
-        ));
+        issues.push(codes::KDC_UDP_BLOCKED, "no KDC answered over UDP, only TCP");
     }
     if !answered_tcp {
-        issues.push((
-            codes::KDC_TCP_BLOCKED,
-            "no KDC answered over TCP, only UDP".into(),
-        ));
+        issues.push(codes::KDC_TCP_BLOCKED, "no KDC answered over TCP, only UDP");
     }
     let dead: Vec<String> = xs
         .iter()
@@ -317,57 +311,37 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
         .into_iter()
         .collect();
     if !dead.is_empty() {
-        issues.push((
+        issues.push(
             codes::KDC_PARTIAL,
             format!("no answer from {}", dead.join(", ")),
-        ));
+        );
     }
     // The most severe issue decides; among equals, the order above (user, realm, clock,
     // transports) is the order a person should fix them in.
-    let worst = issues.iter().map(|(c, _)| c.status).max();
-    let finding = match worst {
-        Some(s) if s >= Status::Warn => {
-            let (code, summary) = issues
-                .iter()
-                .find(|(c, _)| c.status == s)
-                .cloned()
-                .expect("worst status comes from an issue");
-            let mut f = Finding::new(ID, code, summary);
-            if issues.len() > 1 {
-                f = f.evidence(
-                    "issues",
-                    issues
-                        .iter()
-                        .map(|(c, s)| json!({"code": c.code, "summary": s}))
-                        .collect::<Vec<_>>(),
-                );
+    let finding = issues.finding(ID, || {
+        let what = match &**reply {
+            KdcReply::Error(e) if e.error_code == kdcproto::KDC_ERR_PREAUTH_REQUIRED => {
+                "user exists (pre-authentication required)".to_owned()
             }
-            f
-        }
-        _ => {
-            let what = match &**reply {
-                KdcReply::Error(e) if e.error_code == kdcproto::KDC_ERR_PREAUTH_REQUIRED => {
-                    "user exists (pre-authentication required)".to_owned()
-                }
-                KdcReply::Error(e) => format!("answered {}", e.name),
-                KdcReply::AsRep(_) => "answered AS-REP".into(),
-            };
-            let clock = offset
-                .map(|o| format!(", clock offset {o:+.1} s"))
-                .unwrap_or_default();
-            Finding::new(
-                ID,
-                codes::KDC_REACH_OK,
-                format!("{who} serves {realm} over UDP and TCP: {what}{clock}"),
-            )
-        }
-    };
+            KdcReply::Error(e) => format!("answered {}", e.name),
+            KdcReply::AsRep(_) => "answered AS-REP".into(),
+        };
+        let clock = offset
+            .map(|o| format!(", clock offset {o:+.1} s"))
+            .unwrap_or_default();
+        Finding::new(
+            ID,
+            codes::KDC_REACH_OK,
+            format!("{who} serves {realm} over UDP and TCP: {what}{clock}"),
+        )
+    });
     with(finding)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Status;
 
     fn krb_error(code: i32, realm: &str) -> KdcReply {
         KdcReply::Error(kdcproto::fake_krb_error(code, realm))
@@ -488,6 +462,30 @@ mod tests {
             let f = decide("R", have_user, &xs);
             assert_eq!((f.status, f.code), (status, code), "{xs:?}");
         }
+    }
+
+    #[test]
+    fn several_issues_lead_with_the_worst_and_list_all() {
+        let xs = vec![
+            x(
+                Transport::Udp,
+                reply(kdcproto::KDC_ERR_PREAUTH_REQUIRED, 600.0),
+            ),
+            x(Transport::Tcp, Outcome::Refused("r".into())),
+        ];
+        let f = decide("R", true, &xs);
+        assert_eq!((f.status, f.code), (Status::Fail, "kdc-clock-skew"));
+        assert!(f.summary.ends_with("(+1 more)"), "{}", f.summary);
+        let listed: Vec<(&str, &str)> = f.evidence["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["code"].as_str().unwrap(), i["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            listed,
+            [("kdc-clock-skew", "fail"), ("kdc-tcp-blocked", "warn")]
+        );
     }
 
     #[test]

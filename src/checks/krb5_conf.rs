@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::codes::{self, Code};
+use crate::codes;
 use crate::profile::{self, Profile, ProfileError};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Issues};
 
 /// Check id.
 pub const ID: &str = "krb5-conf";
@@ -194,9 +194,9 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
         Err(e) => return (load_error(&shown, e), None),
     };
     let (conf, problems) = Conf::from_profile(profile);
-    let mut issues: Vec<(Code, String, Option<String>)> = Vec::new();
+    let mut issues = Issues::new();
     for p in problems {
-        issues.push((codes::KRB5_CONF_SUSPICIOUS, p, None));
+        issues.push(codes::KRB5_CONF_SUSPICIOUS, p);
     }
     // krb5_init_context refuses the whole file when these are not booleans.
     for name in STRICT_BOOLEANS {
@@ -206,13 +206,12 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                 .value_source(&["libdefaults", name])
                 .map(|s| format!("{}:{}", s.path.display(), s.line))
                 .unwrap_or_default();
-            issues.push((
+            issues.push(
                 codes::KRB5_CONF_BAD_BOOLEAN,
                 format!(
                     "{at}: {name} = {v} is not a boolean; MIT fails with \"Invalid boolean value\""
                 ),
-                None,
-            ));
+            );
         }
     }
     for realm in conf.realms() {
@@ -223,17 +222,16 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
             .zip(conf.kdcs(realm))
         {
             if let Some(err) = &kdc.error {
-                issues.push((
+                issues.push(
                     codes::KRB5_CONF_KDC_INVALID,
                     format!("kdc = {value} in realm {realm}: MIT rejects it ({err})"),
-                    None,
-                ));
+                );
             }
         }
     }
     if !conf.profile.warnings().is_empty() {
         let first = &conf.profile.warnings()[0];
-        issues.push((
+        issues.push(
             codes::KRB5_CONF_SUSPICIOUS,
             format!(
                 "{}:{}: {}",
@@ -241,8 +239,7 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                 first.source.line,
                 first.message
             ),
-            None,
-        ));
+        );
     }
 
     // The realm whose KDCs the run needs: the user's if it names one, else default_realm.
@@ -250,19 +247,17 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
         .map(str::to_owned)
         .or(conf.default_realm.clone());
     match &conf.default_realm {
-        None => issues.push((
+        None => issues.push(
             codes::KRB5_CONF_NO_DEFAULT_REALM,
-            "no default_realm in [libdefaults]".into(),
-            None,
-        )),
+            "no default_realm in [libdefaults]",
+        ),
         Some(dr) => {
             if conf.kdcs(dr).is_empty() {
                 if conf.dns_lookup_kdc {
-                    issues.push((
+                    issues.push(
                         codes::KRB5_CONF_KDC_FROM_DNS,
                         format!("no kdc for {dr} in [realms]; MIT will ask DNS for _kerberos SRV records"),
-                        None,
-                    ));
+                    );
                 } else {
                     let near = conf
                         .realms()
@@ -278,13 +273,13 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                             "Add '{dr} = {{ kdc = <domain controller FQDN> }}' under [realms], or set dns_lookup_kdc = true."
                         ),
                     };
-                    issues.push((
+                    issues.push_hinted(
                         codes::KRB5_CONF_REALM_MISSING,
                         format!(
                             "default_realm {dr} has no kdc in [realms] and dns_lookup_kdc is false"
                         ),
-                        Some(hint),
-                    ));
+                        hint,
+                    );
                 }
             }
         }
@@ -299,23 +294,20 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                     let realm = realm_in_use
                         .clone()
                         .unwrap_or_else(|| d.to_ascii_uppercase());
-                    issues.push((
+                    issues.push_hinted(
                         codes::KRB5_CONF_DOMAIN_REALM_MISSING,
                         format!("[domain_realm] does not map {t}"),
-                        Some(format!(
-                            "Under [domain_realm] add: .{d} = {realm} and {d} = {realm}"
-                        )),
-                    ));
+                        format!("Under [domain_realm] add: .{d} = {realm} and {d} = {realm}"),
+                    );
                 }
             }
             Some((realm, _)) => {
                 if let Some(ru) = &realm_in_use {
                     if !realm.eq(ru) {
-                        issues.push((
+                        issues.push(
                             codes::KRB5_CONF_DOMAIN_REALM_OTHER,
                             format!("[domain_realm] maps {t} to {realm}, the user is in {ru}"),
-                            None,
-                        ));
+                        );
                     }
                 }
             }
@@ -323,46 +315,23 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
     }
     if let Some(cc) = conf.profile.first(&["libdefaults", "default_ccache_name"]) {
         if cc.to_ascii_uppercase().starts_with("KEYRING:") {
-            issues.push((
+            issues.push(
                 codes::KRB5_CONF_KEYRING_CCACHE,
                 format!("default_ccache_name = {cc} does not work in containers"),
-                None,
-            ));
+            );
         }
     }
 
-    let worst = issues.iter().map(|(c, _, _)| c.status).max();
-    let mut finding = match worst {
-        Some(status) if status >= Status::Warn => {
-            let (code, summary, hint) = issues
-                .iter()
-                .find(|(c, _, _)| c.status == status)
-                .cloned()
-                .expect("worst status comes from an issue");
-            let mut f = Finding::new(ID, code, summary);
-            if let Some(h) = hint {
-                f = f.hint(h);
-            }
-            f
-        }
-        _ => Finding::new(
+    let mut finding = issues.finding(ID, || {
+        Finding::new(
             ID,
             codes::KRB5_CONF_OK,
             format!(
                 "{shown} parses; default_realm {}",
                 conf.default_realm.as_deref().unwrap_or("(none)")
             ),
-        ),
-    };
-    if issues.len() > 1 {
-        finding = finding.evidence(
-            "issues",
-            issues
-                .iter()
-                .map(|(c, s, _)| json!({"code": c.code, "status": c.status, "summary": s}))
-                .collect::<Vec<_>>(),
-        );
-    }
+        )
+    });
     let realms: Vec<_> = conf
         .realms()
         .into_iter()
