@@ -137,17 +137,52 @@ fn domain_of(host: &str) -> Option<&str> {
         .filter(|d| !d.is_empty())
 }
 
+/// What reading krb5.conf gave: the check's only I/O, done by [`read`], judged by [`decide`].
+#[derive(Debug)]
+pub enum Read {
+    /// The file does not exist (MIT then runs on its built-in defaults).
+    Missing,
+    /// The path is a directory (a ConfigMap mounted without `subPath`).
+    Directory,
+    /// The path cannot be looked at (permissions on a parent directory, ...).
+    Unreadable(std::io::Error),
+    /// The profile loader refused the file or one of its includes, as MIT would.
+    Refused(ProfileError),
+    /// The file and its includes, parsed.
+    Parsed(Profile),
+}
+
+/// Reads and parses `path` (with its includes) through the profile loader.
+pub fn read(path: &Path) -> Read {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read::Missing,
+        Err(e) => Read::Unreadable(e),
+        Ok(m) if m.is_dir() => Read::Directory,
+        Ok(_) => match profile::load(path) {
+            Ok(p) => Read::Parsed(p),
+            Err(e) => Read::Refused(e),
+        },
+    }
+}
+
 /// Runs the check. Returns the finding and, when the file is usable, its facts.
 pub fn run(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Option<Conf>) {
     let started = Instant::now();
-    let (finding, conf) = assess(path, user, targets);
+    let (finding, conf) = decide(path, read(path), user, targets);
     (finding.took(started.elapsed()), conf)
 }
 
-fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Option<Conf>) {
+/// The decision, table-testable: what reading `path` gave, the user and the targets' SPN
+/// hosts, to the finding and, when the file is usable, its facts.
+pub fn decide(
+    path: &Path,
+    read: Read,
+    user: Option<&str>,
+    targets: &[String],
+) -> (Finding, Option<Conf>) {
     let shown = path.display().to_string();
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let profile = match read {
+        Read::Missing => {
             // MIT does not fail without a krb5.conf: it runs on defaults (KDCs from DNS SRV,
             // no default realm). The later checks run on the same defaults and say whether
             // that is enough here.
@@ -164,7 +199,7 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                 Some(Conf::mit_defaults(path)),
             );
         }
-        Err(e) => {
+        Read::Unreadable(e) => {
             return (
                 Finding::new(
                     ID,
@@ -175,7 +210,7 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                 None,
             );
         }
-        Ok(m) if m.is_dir() => {
+        Read::Directory => {
             return (
                 Finding::new(
                     ID,
@@ -187,11 +222,8 @@ fn assess(path: &Path, user: Option<&str>, targets: &[String]) -> (Finding, Opti
                 None,
             );
         }
-        Ok(_) => {}
-    }
-    let profile = match profile::load(path) {
-        Ok(p) => p,
-        Err(e) => return (load_error(&shown, e), None),
+        Read::Refused(e) => return (load_error(&shown, e), None),
+        Read::Parsed(p) => p,
     };
     let (conf, problems) = Conf::from_profile(profile);
     let mut issues = Issues::new();
@@ -424,4 +456,229 @@ fn load_error(shown: &str, e: ProfileError) -> Finding {
     Finding::new(ID, code, summary)
         .evidence("path", shown.to_owned())
         .evidence("mit_error", e.krb5_init_message())
+}
+
+#[cfg(test)]
+impl Conf {
+    /// The facts of krb5.conf `text`, for the other checks' tests.
+    pub(crate) fn from_text(text: &str) -> Conf {
+        let p = profile::parse_str(text, Path::new("/test/krb5.conf")).expect("test krb5.conf");
+        Conf::from_profile(p).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    const PATH: &str = "/test/krb5.conf";
+
+    /// What `read` gives for a file holding `text`, without the file.
+    fn parsed(text: &str) -> Read {
+        match profile::parse_str(text, Path::new(PATH)) {
+            Ok(p) => Read::Parsed(p),
+            Err(e) => Read::Refused(e),
+        }
+    }
+
+    /// A healthy file with `extra` lines added to [libdefaults].
+    fn healthy(extra: &str) -> String {
+        format!(
+            "[libdefaults]\n default_realm = EXAMPLE.COM\n{extra}\n\
+             [realms]\n EXAMPLE.COM = {{\n  kdc = dc1.example.com\n }}\n\
+             [domain_realm]\n .example.com = EXAMPLE.COM\n"
+        )
+    }
+
+    #[test]
+    fn decisions() {
+        let user = Some("awx@EXAMPLE.COM");
+        let win = "win01.example.com";
+        let no_kdc = "[libdefaults]\n default_realm = EXAMPLE.COM\n";
+        let cases: Vec<(Read, Option<&str>, &str, &str, Status)> = vec![
+            (Read::Missing, user, win, "krb5-conf-missing", Status::Warn),
+            (
+                Read::Directory,
+                user,
+                win,
+                "krb5-conf-unreadable",
+                Status::Fail,
+            ),
+            (
+                Read::Unreadable(std::io::ErrorKind::PermissionDenied.into()),
+                user,
+                win,
+                "krb5-conf-unreadable",
+                Status::Fail,
+            ),
+            (
+                Read::Refused(ProfileError::Io {
+                    path: PATH.into(),
+                    source: std::io::ErrorKind::PermissionDenied.into(),
+                }),
+                user,
+                win,
+                "krb5-conf-unreadable",
+                Status::Fail,
+            ),
+            (
+                parsed(&healthy("")),
+                user,
+                win,
+                "krb5-conf-ok",
+                Status::Pass,
+            ),
+            (
+                parsed("[libdefaults\n default_realm = EXAMPLE.COM\n"),
+                user,
+                win,
+                "krb5-conf-syntax",
+                Status::Fail,
+            ),
+            (
+                parsed("include /nonexistent/krbprobe-test.conf\n"),
+                user,
+                win,
+                "krb5-conf-include-missing",
+                Status::Fail,
+            ),
+            (
+                parsed(
+                    &healthy("").replace("kdc = dc1.example.com", "kdc = dc1.example.com:99999"),
+                ),
+                user,
+                win,
+                "krb5-conf-kdc-invalid",
+                Status::Fail,
+            ),
+            (
+                parsed(&healthy(" allow_weak_crypto = maybe")),
+                user,
+                win,
+                "krb5-conf-bad-boolean",
+                Status::Fail,
+            ),
+            (
+                // MIT ignores a bad rdns value rather than failing.
+                parsed(&healthy(" rdns = perhaps")),
+                user,
+                win,
+                "krb5-conf-suspicious",
+                Status::Warn,
+            ),
+            (
+                parsed(&healthy("").replace(" default_realm = EXAMPLE.COM\n", "")),
+                user,
+                win,
+                "krb5-conf-no-default-realm",
+                Status::Warn,
+            ),
+            (
+                parsed(no_kdc),
+                user,
+                "10.0.0.5",
+                "krb5-conf-kdc-from-dns",
+                Status::Warn,
+            ),
+            (
+                parsed(&format!("{no_kdc} dns_lookup_kdc = false\n")),
+                user,
+                "10.0.0.5",
+                "krb5-conf-realm-missing",
+                Status::Fail,
+            ),
+            (
+                parsed(&healthy("")),
+                user,
+                "win01.other.example",
+                "krb5-conf-domain-realm-missing",
+                Status::Warn,
+            ),
+            (
+                parsed(&healthy("")),
+                Some("awx@CORP.EXAMPLE"),
+                win,
+                "krb5-conf-domain-realm-other",
+                Status::Warn,
+            ),
+            (
+                parsed(&healthy(" default_ccache_name = KEYRING:persistent:%{uid}")),
+                user,
+                win,
+                "krb5-conf-keyring-ccache",
+                Status::Warn,
+            ),
+            (
+                // dns-target reports IP targets; [domain_realm] is not asked about them.
+                parsed(&healthy("")),
+                user,
+                "10.0.0.5",
+                "krb5-conf-ok",
+                Status::Pass,
+            ),
+        ];
+        for (read, user, target, code, status) in cases {
+            let shown = format!("{read:?}");
+            let (f, conf) = decide(Path::new(PATH), read, user, &[target.to_owned()]);
+            assert_eq!((f.code, f.status), (code, status), "{shown}");
+            // Facts go on exactly when MIT could use the file.
+            let usable = !matches!(
+                code,
+                "krb5-conf-unreadable" | "krb5-conf-syntax" | "krb5-conf-include-missing"
+            );
+            assert_eq!(conf.is_some(), usable, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_realm_spelled_in_another_case_is_named_in_the_hint() {
+        let text = "[libdefaults]\n default_realm = EXAMPLE.COM\n dns_lookup_kdc = false\n\
+                    [realms]\n example.com = {\n  kdc = dc1.example.com\n }\n";
+        let (f, _) = decide(Path::new(PATH), parsed(text), None, &[]);
+        assert_eq!(f.code, "krb5-conf-realm-missing");
+        let hint = f.hint.unwrap();
+        assert!(
+            hint.contains("[realms] spells the realm example.com"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn several_issues_are_listed() {
+        let text =
+            healthy(" default_ccache_name = KEYRING:persistent:%{uid}\n allow_weak_crypto = maybe");
+        let (f, _) = decide(
+            Path::new(PATH),
+            parsed(&text),
+            None,
+            &["h.other.example".into()],
+        );
+        assert_eq!(f.code, "krb5-conf-bad-boolean");
+        let codes: Vec<&str> = f.evidence["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "krb5-conf-bad-boolean",
+                "krb5-conf-domain-realm-missing",
+                "krb5-conf-keyring-ccache"
+            ]
+        );
+        assert!(f.summary.ends_with("(+2 more)"), "{}", f.summary);
+    }
+
+    #[test]
+    fn reading_a_missing_file_or_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(read(&dir.path().join("none")), Read::Missing));
+        assert!(matches!(read(dir.path()), Read::Directory));
+        let file = dir.path().join("krb5.conf");
+        std::fs::write(&file, healthy("")).unwrap();
+        assert!(matches!(read(&file), Read::Parsed(_)));
+    }
 }

@@ -26,15 +26,16 @@ impl Principal {
     }
 }
 
-/// Runs the check. `conf` is `None` when krb5.conf was unusable.
+/// Runs the check. `conf` is `None` when krb5.conf was unusable. There is nothing to gather:
+/// the user comes from the settings and the realms from krb5-conf's facts.
 pub fn run(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Principal>) {
     let started = Instant::now();
-    let (f, p) = assess(user, conf);
+    let (f, p) = decide(user, conf);
     (f.took(started.elapsed()), p)
 }
 
-/// The decision, separate from timing so it can be table-tested.
-pub fn assess(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Principal>) {
+/// The decision, table-testable.
+pub fn decide(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Principal>) {
     let Some(user) = user else {
         return (
             Finding::skip(ID, codes::PRINCIPAL_MISSING, "no user given (-u/--user)"),
@@ -169,4 +170,144 @@ pub fn assess(user: Option<&str>, conf: Option<&Conf>) -> (Finding, Option<Princ
         ))
     };
     (evidence(finding), Some(principal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+
+    const CONF: &str = "[libdefaults]\n default_realm = EXAMPLE.COM\n dns_lookup_kdc = false\n\
+                        [realms]\n EXAMPLE.COM = {\n  kdc = dc1.example.com\n }\n";
+
+    #[test]
+    fn decisions() {
+        let conf = Conf::from_text(CONF);
+        let dns = Conf::from_text("[libdefaults]\n default_realm = EXAMPLE.COM\n");
+        let bare = Conf::from_text("[libdefaults]\n dns_lookup_kdc = false\n");
+        let cases: Vec<(Option<&str>, Option<&Conf>, &str, Status, Option<&str>)> = vec![
+            (None, Some(&conf), "principal-missing", Status::Skip, None),
+            (
+                Some("awx@EXAMPLE.COM"),
+                Some(&conf),
+                "principal-ok",
+                Status::Pass,
+                Some("awx@EXAMPLE.COM"),
+            ),
+            (
+                Some("awx"),
+                Some(&conf),
+                "principal-ok",
+                Status::Pass,
+                Some("awx@EXAMPLE.COM"),
+            ),
+            (
+                Some("svc/host.example.com@EXAMPLE.COM"),
+                Some(&conf),
+                "principal-ok",
+                Status::Pass,
+                Some("svc/host.example.com@EXAMPLE.COM"),
+            ),
+            (
+                Some("EXAMPLE\\awx"),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some("a wx@EXAMPLE.COM"),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some("awx@A@EXAMPLE.COM"),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some("@EXAMPLE.COM"),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some("awx@"),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some(""),
+                Some(&conf),
+                "principal-syntax",
+                Status::Fail,
+                None,
+            ),
+            (
+                Some("awx"),
+                Some(&bare),
+                "principal-no-realm",
+                Status::Fail,
+                None,
+            ),
+            (Some("awx"), None, "principal-no-realm", Status::Fail, None),
+            (
+                Some("awx@example.com"),
+                Some(&conf),
+                "principal-realm-case",
+                Status::Fail,
+                Some("awx@example.com"),
+            ),
+            (
+                Some("awx@OTHER.EXAMPLE"),
+                Some(&conf),
+                "principal-realm-unknown",
+                Status::Fail,
+                Some("awx@OTHER.EXAMPLE"),
+            ),
+            (
+                Some("awx@OTHER.EXAMPLE"),
+                None,
+                "principal-realm-unknown",
+                Status::Fail,
+                Some("awx@OTHER.EXAMPLE"),
+            ),
+            (
+                Some("awx@OTHER.EXAMPLE"),
+                Some(&dns),
+                "principal-realm-via-dns",
+                Status::Warn,
+                Some("awx@OTHER.EXAMPLE"),
+            ),
+        ];
+        for (user, conf, code, status, principal) in cases {
+            let (f, p) = decide(user, conf);
+            assert_eq!((f.code, f.status), (code, status), "{user:?}");
+            assert_eq!(p.map(|p| p.full()).as_deref(), principal, "{user:?}");
+        }
+    }
+
+    #[test]
+    fn hints_say_what_to_write_instead() {
+        let conf = Conf::from_text(CONF);
+        let (f, _) = decide(Some("EXAMPLE\\awx"), Some(&conf));
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("Kerberos needs the user principal form: ansible_user: awx@EXAMPLE.COM")
+        );
+        let (f, _) = decide(Some("awx@example.com"), Some(&conf));
+        assert!(f.hint.unwrap().starts_with("Use awx@EXAMPLE.COM"));
+        // Without a krb5.conf the fix is to mount one.
+        let absent = Conf::mit_defaults(std::path::Path::new("/etc/krb5.conf"));
+        let (f, _) = decide(Some("awx"), Some(&absent));
+        assert_eq!(f.code, "principal-no-realm");
+        assert!(f.hint.unwrap().starts_with("There is no krb5.conf"));
+    }
 }
