@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::model::{ColorChoice, Format, Scheme};
+
 /// Version line for `--version`: krbprobe's own version and the MIT krb5 linked into it.
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -78,7 +80,7 @@ pub struct Cli {
 
     /// WinRM scheme [default: https for port 5986, else http, as Ansible's winrm connection]
     #[arg(long, value_enum)]
-    pub scheme: Option<Scheme>,
+    pub scheme: Option<SchemeArg>,
 
     /// Extra CA certificates (PEM) to trust for HTTPS, like ansible_winrm_ca_trust_path
     #[arg(long, value_name = "FILE")]
@@ -183,37 +185,46 @@ pub struct Cli {
     pub jobs: u16,
 
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 
     /// Colour in text output (NO_COLOR is honoured with auto)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 }
 
-/// WinRM transport scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
+// The flags' value types. Each mirrors a plain type of `crate::model` (the docs of the variants
+// are the help's "Possible values"), and `From` maps it there, so clap stays in this module.
+
+/// WinRM transport scheme (`--scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemeArg {
     /// Plain HTTP (WinRM encrypts the messages itself), port 5985.
     Http,
     /// HTTPS, port 5986.
     Https,
 }
 
-impl Scheme {
-    /// Lower-case name as in URLs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
+impl From<SchemeArg> for Scheme {
+    fn from(s: SchemeArg) -> Scheme {
+        match s {
+            SchemeArg::Http => Scheme::Http,
+            SchemeArg::Https => Scheme::Https,
+        }
+    }
+}
+
+impl From<Scheme> for SchemeArg {
+    fn from(s: Scheme) -> SchemeArg {
+        match s {
+            Scheme::Http => SchemeArg::Http,
+            Scheme::Https => SchemeArg::Https,
         }
     }
 }
 
 /// When to run the ee-runtime check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EeCheck {
     /// When the probe runs inside an AWX job pod or as an Ansible module.
     Auto,
@@ -223,24 +234,43 @@ pub enum EeCheck {
     Never,
 }
 
-/// Report format on stdout.
+/// Report format on stdout (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// Human-readable report.
     Text,
     /// One JSON document (schema in docs/json-schema.md).
     Json,
 }
 
-/// Colour policy for text output.
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// Colour policy for text output (`--color`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub enum ColorArg {
     /// Colour when stdout is a terminal and NO_COLOR is unset.
     Auto,
     /// Always colour.
     Always,
     /// Never colour.
     Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(c: ColorArg) -> ColorChoice {
+        match c {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
 }
 
 /// Parses a `--deadline` value (humantime syntax, 1 s to 1 h).

@@ -172,6 +172,13 @@ pub fn mit_error_message(code: i32) -> String {
     }
 }
 
+/// How long a blocking GSSAPI call may take before the probe stops waiting for it (`timeout`
+/// is the run's per-step network timeout). MIT walks each KDC with its own retry timers, so it
+/// gets a few network timeouts.
+pub fn call_deadline(timeout: std::time::Duration) -> std::time::Duration {
+    (timeout * 4).max(std::time::Duration::from_secs(5))
+}
+
 /// How to get the TGT.
 pub enum TgtSource<'a> {
     /// Password for `principal`.

@@ -608,7 +608,7 @@ fn json_vars(vars: &Value, whose: &str) -> Result<Vec<(String, String)>, Invento
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Scheme;
+    use crate::model::Scheme;
 
     fn specs(text: &str, groups: &[&str]) -> Vec<TargetSpec> {
         let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod gss;
 pub mod inventory;
 pub mod kdcproto;
+pub mod model;
 pub mod module;
 pub mod profile;
 pub mod render;
@@ -29,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use crate::cli::{Cli, ColorChoice, Format};
+use crate::cli::Cli;
+use crate::model::{ColorChoice, Format};
 use crate::report::{Report, ToolInfo, Verdict};
 use crate::settings::{Credential, Input, Settings};
 
@@ -47,6 +49,10 @@ pub const MIT_KRB5_VERSION: &str = env!("KRBPROBE_MIT_KRB5_VERSION");
 ///
 /// `krbprobe ARGS.json` (one argument naming a file that holds a JSON object) is Ansible
 /// running the binary as a module; see [`module`].
+#[allow(
+    clippy::disallowed_methods,
+    reason = "opens stdout for the renderers (and asks whether it is a terminal)"
+)]
 pub fn run_cli() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(path) = module::args_file(&argv) {
@@ -113,6 +119,10 @@ pub fn run_cli() -> ExitCode {
 }
 
 /// Ansible module mode: arguments from the file, exactly one JSON object on stdout.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "writes the module's one JSON object, the module mode's report"
+)]
 fn run_module(path: &std::path::Path) -> ExitCode {
     let (value, code) = match module_report(path) {
         Ok(report) => {

@@ -17,7 +17,8 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, ColorChoice, EeCheck, Format, Scheme};
+use crate::cli::{Cli, ColorArg, EeCheck, FormatArg, SchemeArg};
+use crate::model::Scheme;
 use crate::report::{Report, Status};
 use crate::secret::{self, Secret};
 use crate::settings::{ANSIBLE_DEFAULT_PORT, Credential, TargetSpec, split_list};
@@ -184,7 +185,7 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         krb5_conf: text(map, "krb5_conf")?.map(PathBuf::from),
         // Ansible's winrm connection defaults to 5986 (https), not the CLI's 5985.
         port: Some(port_arg.unwrap_or(ANSIBLE_DEFAULT_PORT)),
-        scheme,
+        scheme: scheme.map(SchemeArg::from),
         ca_file: text(map, "ca_file")?.map(PathBuf::from),
         insecure: flag(map, "insecure")?,
         ansible_host: text(map, "ansible_host")?,
@@ -220,8 +221,8 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
             Some(n) if n <= 1024 => n,
             Some(_) => return Err(ArgsError("jobs must be between 1 and 1024".into())),
         },
-        format: Format::Json,
-        color: ColorChoice::Never,
+        format: FormatArg::Json,
+        color: ColorArg::Never,
     };
     if cli.target_specs.is_empty() && cli.targets_file.is_none() {
         return Err(ArgsError(

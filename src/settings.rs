@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Cli, ColorChoice, EeCheck, Format, Scheme};
+use crate::cli::{Cli, EeCheck};
+use crate::model::{ColorChoice, Format, Scheme};
 use crate::secret::{self, Secret, SecretError};
 
 /// Default krb5.conf location when neither --krb5-conf nor KRB5_CONFIG is set.
@@ -584,7 +585,12 @@ impl Settings {
                     None if file_is_inventory && i >= from_inventory => ANSIBLE_DEFAULT_PORT,
                     _ => port,
                 };
-                resolve_target(spec, default_port, cli.scheme, default_service)
+                resolve_target(
+                    spec,
+                    default_port,
+                    cli.scheme.map(Scheme::from),
+                    default_service,
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         let ansible = AnsibleContext {
@@ -643,7 +649,10 @@ impl Settings {
             krb5_conf,
             krb5_conf_origin,
             port,
-            scheme: cli.scheme.unwrap_or_else(|| default_scheme(port)),
+            scheme: cli
+                .scheme
+                .map(Scheme::from)
+                .unwrap_or_else(|| default_scheme(port)),
             ca_file: cli.ca_file,
             insecure: cli.insecure,
             timeout: cli.timeout,
@@ -654,8 +663,8 @@ impl Settings {
             open_shell: !cli.no_shell,
             trace: cli.trace,
             proxy: ProxyEnv::from_env(env),
-            format: cli.format,
-            color: cli.color,
+            format: cli.format.into(),
+            color: cli.color.into(),
         })
     }
 }

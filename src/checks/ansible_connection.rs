@@ -168,7 +168,7 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Scheme;
+    use crate::model::Scheme;
     use crate::report::Status;
     use crate::settings::{TargetSpec, resolve_target};
 

@@ -34,20 +34,19 @@ pub mod spn_ticket;
 pub mod winrm_auth;
 pub mod winrm_http;
 
+use futures::FutureExt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use futures::FutureExt;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::codes::{self, Code};
 
 use crate::dns::Dns;
+use crate::gss;
 use crate::report::{Finding, Status};
 use crate::settings::Settings;
 use crate::tls::Trust;
@@ -58,12 +57,6 @@ fn blocked_by(prereqs: &[&Finding]) -> Option<String> {
         .iter()
         .find(|f| f.status == Status::Fail)
         .map(|f| format!("skipped: {} failed ({})", f.id, f.code))
-}
-
-/// How long a blocking GSSAPI call may take before the probe stops waiting for it. MIT walks
-/// each KDC with its own retry timers, so it gets a few network timeouts.
-pub(crate) fn gss_deadline(timeout: Duration) -> Duration {
-    (timeout * 4).max(Duration::from_secs(5))
 }
 
 /// The run's bounds on concurrency (`--jobs`). What they do not bound matters as much: DNS,
@@ -195,7 +188,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                 &settings.credential,
                 full.as_deref(),
                 blocked,
-                gss_deadline(timeout),
+                gss::call_deadline(timeout),
             )
             .await;
             (dns_kdc_finding, kdc_finding, kinit_finding, tgt)
@@ -253,7 +246,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
     let ((dns_kdc_finding, kdc_finding, kinit_finding, tgt), per_target, ee_finding) =
         tokio::join!(kdc_chain, target_chains, ee_check);
 
-    let gss_limit = gss_deadline(timeout);
+    let gss_limit = gss::call_deadline(timeout);
     let slots = &slots;
     let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).enumerate().map(
         |(i, (t, (dns_finding, facts, http_finding)))| {
@@ -332,6 +325,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn owed_one(c: Code, s: String) -> Finding {
         owed("kinit", Some("t"), c, &s)

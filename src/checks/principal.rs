@@ -185,7 +185,15 @@ mod tests {
         let conf = Conf::from_text(CONF);
         let dns = Conf::from_text("[libdefaults]\n default_realm = EXAMPLE.COM\n");
         let bare = Conf::from_text("[libdefaults]\n dns_lookup_kdc = false\n");
-        let cases: Vec<(Option<&str>, Option<&Conf>, &str, Status, Option<&str>)> = vec![
+        // user, krb5.conf facts -> code, status, the principal handed on.
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a Conf>,
+            &'a str,
+            Status,
+            Option<&'a str>,
+        );
+        let cases: Vec<Case> = vec![
             (None, Some(&conf), "principal-missing", Status::Skip, None),
             (
                 Some("awx@EXAMPLE.COM"),

@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::checks::Slots;
-use crate::cli::Scheme;
 use crate::codes::{self, Code};
 use crate::gss::Tgt;
 use crate::kdcproto;
+use crate::model::Scheme;
 use crate::report::Finding;
 use crate::settings::Target;
 use crate::tls::Trust;

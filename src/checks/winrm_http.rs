@@ -8,17 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::Scheme;
 use crate::codes::{self, Code};
+use crate::model::Scheme;
 use crate::report::{Finding, Status};
 use crate::settings::ProxyEnv;
 use crate::tls::{self, TlsProbe, TlsVerdict};
+use crate::winrm::USER_AGENT;
 
 /// Check id.
 pub const ID: &str = "winrm-http";
-
-/// pywinrm's User-Agent, so that logs on the Windows side look like Ansible's traffic.
-pub const USER_AGENT: &str = "Python WinRM client";
 
 /// What the unauthenticated requests returned.
 #[derive(Debug, Clone, Default)]

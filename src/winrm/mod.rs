@@ -1,6 +1,9 @@
 //! WinRM as pywinrm speaks it: message framing ([`multipart`]), the WS-Management envelopes
 //! ([`soap`]), and one authenticated, encrypted connection ([`session`]).
 
+/// pywinrm's User-Agent, so that logs on the Windows side look like Ansible's traffic.
+pub const USER_AGENT: &str = "Python WinRM client";
+
 pub mod multipart;
 pub mod session;
 pub mod soap;

@@ -22,8 +22,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::cli::Scheme;
 use crate::gss::{GssFailure, Tgt};
+use crate::model::Scheme;
 use crate::tls::Trust;
 use crate::winrm::multipart;
 
@@ -188,7 +188,7 @@ impl Session {
     ) -> Result<Reply, SessionError> {
         let mut req = hyper::Request::post("/wsman")
             .header("Host", &self.authority)
-            .header("User-Agent", crate::checks::winrm_http::USER_AGENT)
+            .header("User-Agent", crate::winrm::USER_AGENT)
             .header("Content-Length", body.len().to_string());
         for (k, v) in headers {
             req = req.header(*k, v);
@@ -240,7 +240,7 @@ impl Session {
         let target = gss_target.to_owned();
         // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
         // and bound it like every other network step (MIT retries KDCs on its own timers).
-        let deadline = crate::checks::gss_deadline(self.timeout);
+        let deadline = crate::gss::call_deadline(self.timeout);
         // One of the run's --jobs slots for MIT's blocking call, released before the request.
         let slot = gss_slots
             .acquire()
