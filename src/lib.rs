@@ -269,7 +269,15 @@ pub async fn run_with_progress(
     progress: &checks::Progress,
 ) -> Report {
     let started = Instant::now();
-    let findings = checks::run(settings, trust, progress).await;
+    // The real I/O edges; the checks' unit tests drive checks::run with fakes instead.
+    let io = checks::edges::Io {
+        dns: dns::Dns::from_system(settings.timeout),
+        kdc: checks::edges::RealKdc,
+        gss: checks::edges::RealGss,
+        winrm: checks::edges::RealWinRm { trust },
+        now: std::time::SystemTime::now,
+    };
+    let findings = checks::run(settings, &io, progress).await;
     Report::new(tool_info(settings), findings, started.elapsed())
 }
 

@@ -7,9 +7,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::checks::edges::Resolver;
 use crate::checks::krb5_conf::Conf;
 use crate::codes;
-use crate::dns::{Dns, DnsFailure};
+use crate::dns::DnsFailure;
 use crate::report::Finding;
 
 /// Check id.
@@ -39,7 +40,7 @@ pub struct Resolved {
 
 /// Runs the check for `realm`.
 pub async fn run(
-    dns: Result<&Dns, &str>,
+    dns: Result<&impl Resolver, &str>,
     realm: Option<&str>,
     conf: Option<&Conf>,
 ) -> (Finding, Vec<KdcEndpoint>) {
@@ -49,7 +50,7 @@ pub async fn run(
 }
 
 async fn gather(
-    dns: Result<&Dns, &str>,
+    dns: Result<&impl Resolver, &str>,
     realm: Option<&str>,
     conf: Option<&Conf>,
 ) -> (Finding, Vec<KdcEndpoint>) {

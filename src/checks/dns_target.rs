@@ -11,9 +11,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use crate::checks::edges::Resolver;
 use crate::checks::krb5_conf::{Canonicalize, Conf};
 use crate::codes;
-use crate::dns::{Answer, Dns, DnsFailure};
+use crate::dns::{Answer, DnsFailure};
 use crate::report::Finding;
 use crate::settings::Target;
 
@@ -69,7 +70,7 @@ pub struct Observed {
 /// reached at another address (`ansible_host` with a hostname override), that address is
 /// resolved for the connection.
 pub async fn run(
-    dns: Result<&Dns, &str>,
+    dns: Result<&impl Resolver, &str>,
     t: &Target,
     policy: Policy,
 ) -> (Finding, Option<TargetFacts>) {
@@ -130,7 +131,7 @@ pub async fn run(
     )
 }
 
-async fn observe(dns: &Dns, target: &str) -> Observed {
+async fn observe(dns: &impl Resolver, target: &str) -> Observed {
     let (forward, addrs) = match target.parse::<IpAddr>() {
         Ok(ip) => (None, vec![ip]),
         Err(_) => {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 
 use crate::checks::dns_kdc::KdcEndpoint;
+use crate::checks::edges::KdcTransport;
 use crate::codes;
 use crate::kdcproto::{self, AsReqParams, KdcReply, TransportError};
 use crate::report::{Finding, Issues};
@@ -72,8 +73,11 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
-/// Runs the check against every address of every KDC, UDP and TCP concurrently.
+/// Runs the check against every address of every KDC, UDP and TCP concurrently, through
+/// `kdc`, comparing the KDCs' clocks with `now`.
 pub async fn run(
+    kdc: &impl KdcTransport,
+    now: fn() -> SystemTime,
     realm: Option<&str>,
     user_name: Option<&str>,
     kdcs: &[KdcEndpoint],
@@ -98,15 +102,15 @@ pub async fn run(
         .map(str::to_owned)
         .collect();
     let mut jobs = Vec::new();
-    for kdc in kdcs {
-        for ip in &kdc.addrs {
+    for endpoint in kdcs {
+        for ip in &endpoint.addrs {
             for transport in [Transport::Udp, Transport::Tcp] {
-                let addr = SocketAddr::new(*ip, kdc.port);
-                let host = kdc.host.clone();
+                let addr = SocketAddr::new(*ip, endpoint.port);
+                let host = endpoint.host.clone();
                 let client = client.clone();
-                jobs.push(
-                    async move { exchange(host, addr, transport, realm, client, timeout).await },
-                );
+                jobs.push(async move {
+                    exchange(kdc, now, host, addr, transport, realm, client, timeout).await
+                });
             }
         }
     }
@@ -114,7 +118,10 @@ pub async fn run(
     decide(realm, user_name.is_some(), &exchanges).took(started.elapsed())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn exchange(
+    kdc: &impl KdcTransport,
+    now: fn() -> SystemTime,
     host: String,
     addr: SocketAddr,
     transport: Transport,
@@ -129,17 +136,14 @@ async fn exchange(
         client,
         realm: realm.to_owned(),
         nonce: u32::from_be_bytes(nonce) & 0x7fff_ffff,
-        till: SystemTime::now() + Duration::from_secs(10 * 3600),
+        till: now() + Duration::from_secs(10 * 3600),
         etypes: AsReqParams::default_etypes(),
     };
     let req = kdcproto::encode_as_req(&params);
     let started = Instant::now();
-    let sent = SystemTime::now();
-    let raw = match transport {
-        Transport::Udp => kdcproto::exchange_udp(addr, &req, timeout).await,
-        Transport::Tcp => kdcproto::exchange_tcp(addr, &req, timeout).await,
-    };
-    let received = SystemTime::now();
+    let sent = now();
+    let raw = kdc.exchange(addr, transport, &req, timeout).await;
+    let received = now();
     let outcome = match raw {
         Err(TransportError::Refused) => Outcome::Refused("connection refused".into()),
         Err(e @ TransportError::Timeout { .. }) => Outcome::Timeout(e.to_string()),

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::checks::edges::{Gss, TgtFacts};
 use crate::codes::{self, Code};
-use crate::gss::{self, GssFailure, Tgt, TgtSource, krb5_err};
+use crate::gss::{GssFailure, TgtSource, krb5_err};
 use crate::report::Finding;
 use crate::settings::Credential;
 
@@ -36,14 +37,15 @@ pub fn classify(f: &GssFailure, credential: &Credential) -> Code {
     }
 }
 
-/// Runs the check. `principal` is `user@REALM` from the principal check; `blocked` names a
-/// failed prerequisite.
-pub async fn run(
+/// Runs the check through `gss`. `principal` is `user@REALM` from the principal check;
+/// `blocked` names a failed prerequisite.
+pub async fn run<G: Gss>(
+    gss: &G,
     credential: &Credential,
     principal: Option<&str>,
     blocked: Option<String>,
     deadline: Duration,
-) -> (Finding, Option<Tgt>) {
+) -> (Finding, Option<G::Tgt>) {
     let started = Instant::now();
     if let Some(why) = blocked {
         return (
@@ -75,6 +77,7 @@ pub async fn run(
         Err(f) => return (f.took(started.elapsed()), None),
     };
     let p2 = principal.clone();
+    let gss = gss.clone();
     let job = tokio::task::spawn_blocking(move || {
         let src = match &source {
             OwnedSource::Password(s) => TgtSource::Password {
@@ -90,10 +93,10 @@ pub async fn run(
                 principal: (!p2.is_empty()).then_some(p2.as_str()),
             },
         };
-        let result = gss::acquire_tgt(&src);
+        let result = gss.acquire_tgt(&src);
         // Say whose TGT the cache does hold when it has none for the user.
         let holder = match (&source, &result) {
-            (OwnedSource::Cache(c), Err(_)) => gss::cache_principal(c),
+            (OwnedSource::Cache(c), Err(_)) => gss.cache_principal(c),
             _ => None,
         };
         (result, holder)
@@ -127,7 +130,11 @@ pub async fn run(
         Ok(Ok(r)) => r,
     };
     let (result, holder) = result;
-    let (f, tgt) = decide(result, credential, &principal, holder.as_deref());
+    let (facts, tgt) = match result {
+        Ok((tgt, facts)) => (Ok(facts), Some(tgt)),
+        Err(e) => (Err(e), None),
+    };
+    let f = decide(facts, credential, &principal, holder.as_deref());
     (f.took(started.elapsed()), tgt)
 }
 
@@ -140,11 +147,11 @@ enum OwnedSource {
 /// The decision, table-testable with fabricated failures. `holder` is the principal a cache
 /// holds when it had no TGT for `principal`.
 pub fn decide(
-    result: Result<Tgt, GssFailure>,
+    result: Result<TgtFacts, GssFailure>,
     credential: &Credential,
     principal: &str,
     holder: Option<&str>,
-) -> (Finding, Option<Tgt>) {
+) -> Finding {
     match result {
         Ok(tgt) => {
             let mut f = Finding::new(
@@ -164,7 +171,7 @@ pub fn decide(
             if let Credential::Cache(c) = credential {
                 f = f.evidence("ccache", c.clone());
             }
-            (f, Some(tgt))
+            f
         }
         Err(e) => {
             let evidence = |f: Finding| {
@@ -184,7 +191,7 @@ pub fn decide(
                     )
                     .evidence("ccache", c.clone())
                     .evidence("cache_principal", h.to_owned());
-                    return (evidence(f), None);
+                    return evidence(f);
                 }
             }
             let code = classify(&e, credential);
@@ -194,7 +201,7 @@ pub fn decide(
                 principal.to_owned()
             };
             let f = Finding::new(ID, code, format!("no TGT for {who}: {}", e.message()));
-            (evidence(f), None)
+            evidence(f)
         }
     }
 }
@@ -205,7 +212,7 @@ mod tests {
     use crate::report::Status;
 
     fn fail(minor: i32) -> GssFailure {
-        gss::fake_failure(minor, "gss_acquire_cred_with_password")
+        crate::gss::fake_failure(minor, "gss_acquire_cred_with_password")
     }
 
     #[test]
@@ -223,9 +230,8 @@ mod tests {
             (12345, "kinit-error"),
         ];
         for (minor, code) in cases {
-            let (f, tgt) = decide(Err(fail(minor)), &pw, "awx@R", None);
+            let f = decide(Err(fail(minor)), &pw, "awx@R", None);
             assert_eq!((f.status, f.code), (Status::Fail, code), "minor {minor}");
-            assert!(tgt.is_none());
             assert_eq!(f.evidence["minor"], json!(minor));
         }
     }
@@ -233,7 +239,7 @@ mod tests {
     #[test]
     fn a_cache_of_another_principal_fails_like_pywinrm() {
         let cc = Credential::Cache("FILE:/tmp/cc".into());
-        let (f, _) = decide(
+        let f = decide(
             Err(fail(krb5_err::CC_NOTFOUND)),
             &cc,
             "awx@R",
@@ -244,7 +250,7 @@ mod tests {
             (Status::Fail, "kinit-ccache-other-user")
         );
         assert!(f.summary.contains("other@R"));
-        let (f, _) = decide(Err(fail(krb5_err::CC_NOTFOUND)), &cc, "awx@R", None);
+        let f = decide(Err(fail(krb5_err::CC_NOTFOUND)), &cc, "awx@R", None);
         assert_eq!(f.code, "kinit-ccache");
     }
 }

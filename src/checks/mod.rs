@@ -25,6 +25,7 @@
 pub mod ansible_connection;
 pub mod dns_kdc;
 pub mod dns_target;
+pub mod edges;
 pub mod ee_runtime;
 pub mod kdc_reach;
 pub mod kinit;
@@ -34,22 +35,26 @@ pub mod spn_ticket;
 pub mod winrm_auth;
 pub mod winrm_http;
 
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod run_tests;
+
 use futures::FutureExt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::codes::{self, Code};
 
-use crate::dns::Dns;
+pub use crate::checks::edges::Io;
+use crate::checks::edges::{Gss, KdcTransport, Resolver, WinRm};
 use crate::gss;
 use crate::report::{Finding, Status};
 use crate::settings::Settings;
-use crate::tls::Trust;
 
 /// The reason later checks are skipped: the first failed finding among `prereqs`.
 fn blocked_by(prereqs: &[&Finding]) -> Option<String> {
@@ -138,8 +143,18 @@ fn owed(id: &'static str, target: Option<&str>, code: Code, summary: &str) -> Fi
     }
 }
 
-/// Runs every check and returns the findings in report order.
-pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) -> Vec<Finding> {
+/// Runs every check through the I/O edges `io` and returns the findings in report order.
+pub async fn run<D, K, G, W>(
+    settings: &Settings,
+    io: &Io<D, K, G, W>,
+    progress: &Progress,
+) -> Vec<Finding>
+where
+    D: Resolver,
+    K: KdcTransport,
+    G: Gss,
+    W: WinRm<Tgt = G::Tgt>,
+{
     let deadline = Instant::now() + settings.deadline;
     let slots = Slots::new(settings.jobs);
     let user = settings.user.as_deref();
@@ -160,8 +175,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
         .as_ref()
         .map(|p| p.realm.clone())
         .or_else(|| conf.as_ref().and_then(|c| c.default_realm.clone()));
-    let dns = Dns::from_system(settings.timeout);
-    let dns_ref = dns.as_ref().map_err(String::as_str);
+    let dns_ref = io.dns.as_ref().map_err(String::as_str);
     let policy = dns_target::Policy::from_conf(conf.as_ref());
     let timeout = settings.timeout;
 
@@ -171,6 +185,8 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
             let (dns_kdc_finding, endpoints) =
                 dns_kdc::run(dns_ref, realm.as_deref(), conf.as_ref()).await;
             let kdc_finding = kdc_reach::run(
+                &io.kdc,
+                io.now,
                 realm.as_deref(),
                 principal.as_ref().map(|p| p.name.as_str()),
                 &endpoints,
@@ -185,6 +201,7 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
             ]);
             let full = principal.as_ref().map(principal::Principal::full);
             let (kinit_finding, tgt) = kinit::run(
+                &io.gss,
                 &settings.credential,
                 full.as_deref(),
                 blocked,
@@ -203,7 +220,6 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
         },
     );
     let target_chains = futures::future::join_all(settings.targets.iter().map(|t| {
-        let trust = trust.clone();
         let chain = async move {
             let (dns_finding, facts) = dns_target::run(dns_ref, t, policy).await;
             let addr = facts
@@ -211,11 +227,12 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                 .and_then(|f| f.addrs.first().copied())
                 .or_else(|| t.host.parse::<IpAddr>().ok());
             let http_finding = winrm_http::run(
+                &io.winrm,
                 &t.host,
                 addr,
                 t.port,
                 t.scheme,
-                &trust,
+                settings.insecure,
                 &settings.proxy,
                 timeout,
             )
@@ -250,12 +267,11 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
     let slots = &slots;
     let tail = futures::future::join_all(settings.targets.iter().zip(&per_target).enumerate().map(
         |(i, (t, (dns_finding, facts, http_finding)))| {
-            let trust = trust.clone();
             // Each target gets its own cache for its service ticket (see Tgt::for_target); if
             // that fails, sharing the TGT still works, only slower at scale.
             let tgt = tgt
                 .as_ref()
-                .map(|g| g.for_target(i).unwrap_or_else(|_| g.clone()));
+                .map(|g| io.gss.for_target(g, i).unwrap_or_else(|_| g.clone()));
             let chain = async move {
                 let blocked = match facts {
                     None => Some(format!(
@@ -269,14 +285,14 @@ pub async fn run(settings: &Settings, trust: Arc<Trust>, progress: &Progress) ->
                 // below must not keep another target's ticket request waiting.
                 let spn = {
                     let _slot = slots.gss.acquire().await;
-                    spn_ticket::run(t, tgt.clone(), blocked, spn_host, gss_limit).await
+                    spn_ticket::run(&io.gss, t, tgt.clone(), blocked, spn_host, gss_limit).await
                 };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
                 let auth_blocked = blocked_by(&[http_finding, &spn]);
                 let auth = winrm_auth::run(
+                    &io.winrm,
                     t,
                     addr,
-                    &trust,
                     tgt,
                     auth_blocked,
                     settings.open_shell,

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::checks::edges::Gss;
 use crate::codes::{self, Code};
-use crate::gss::{self, GssFailure, ServiceTicket, Tgt, krb5_err};
+use crate::gss::{GssFailure, ServiceTicket, krb5_err};
 use crate::report::Finding;
 use crate::settings::Target;
 
@@ -25,11 +26,12 @@ pub fn classify(f: &GssFailure) -> Code {
     }
 }
 
-/// Runs the check for one target. The name given to GSSAPI is `service@spn_host`, as pywinrm
+/// Runs the check for one target through `gss`. The name given to GSSAPI is `service@spn_host`, as pywinrm
 /// builds it; `expected_spn_host` is what dns-target predicted MIT will use.
-pub async fn run(
+pub async fn run<G: Gss>(
+    gss: &G,
     t: &Target,
-    tgt: Option<Tgt>,
+    tgt: Option<G::Tgt>,
     blocked: Option<String>,
     expected_spn_host: Option<String>,
     deadline: Duration,
@@ -50,7 +52,8 @@ pub async fn run(
         (Some(t), None) => t,
     };
     let (service, host) = (t.service.clone(), t.spn_host.clone());
-    let job = tokio::task::spawn_blocking(move || gss::service_ticket(&tgt, &service, &host));
+    let gss = gss.clone();
+    let job = tokio::task::spawn_blocking(move || gss.service_ticket(&tgt, &service, &host));
     let result = match tokio::time::timeout(deadline, job).await {
         Err(_) => {
             return Finding::new(
@@ -149,7 +152,7 @@ mod tests {
     use crate::report::Status;
 
     fn fail(minor: i32) -> GssFailure {
-        gss::fake_failure(minor, "gss_init_sec_context")
+        crate::gss::fake_failure(minor, "gss_init_sec_context")
     }
 
     #[test]

@@ -4,21 +4,19 @@
 //! command runs; `--no-shell` stops after Identify).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::checks::Slots;
+use crate::checks::edges::{WinRm, WinRmSession};
 use crate::codes::{self, Code};
-use crate::gss::Tgt;
 use crate::kdcproto;
 use crate::model::Scheme;
 use crate::report::Finding;
 use crate::settings::Target;
-use crate::tls::Trust;
-use crate::winrm::session::{AuthOutcome, Reply, Session, SessionError};
+use crate::winrm::session::{AuthOutcome, Reply, SessionError};
 use crate::winrm::soap;
 
 /// Check id.
@@ -63,13 +61,13 @@ pub enum End {
     Timeout(String),
 }
 
-/// Runs the check for one target.
+/// Runs the check for one target through `winrm`.
 #[allow(clippy::too_many_arguments)]
-pub async fn run(
+pub async fn run<W: WinRm>(
+    winrm: &W,
     t: &Target,
     addr: Option<IpAddr>,
-    trust: &Arc<Trust>,
-    tgt: Option<Tgt>,
+    tgt: Option<W::Tgt>,
     blocked: Option<String>,
     open_shell: bool,
     timeout: Duration,
@@ -88,12 +86,12 @@ pub async fn run(
     let mut steps = Vec::new();
     let gss_target = format!("{}@{}", t.service, t.spn_host);
     let end = exchange(
+        winrm,
         &t.host,
         &gss_target,
         SocketAddr::new(ip, t.port),
         t.port,
         t.scheme,
-        trust,
         &tgt,
         open_shell,
         timeout,
@@ -107,14 +105,14 @@ pub async fn run(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn exchange(
+async fn exchange<W: WinRm>(
+    winrm: &W,
     target: &str,
     gss_target: &str,
     addr: SocketAddr,
     port: u16,
     scheme: Scheme,
-    trust: &Arc<Trust>,
-    tgt: &Tgt,
+    tgt: &W::Tgt,
     open_shell: bool,
     timeout: Duration,
     gss_slots: &Semaphore,
@@ -128,7 +126,7 @@ async fn exchange(
         SessionError::Gss(_) => End::Error("kerberos", e.to_string()),
         SessionError::Encryption(_) => End::Error("encryption", e.to_string()),
     };
-    let mut session = match Session::connect(addr, target, port, scheme, trust, timeout).await {
+    let mut session = match winrm.connect(addr, target, port, scheme, timeout).await {
         Ok(s) => s,
         Err(e) => return err(e),
     };
@@ -208,7 +206,7 @@ async fn exchange(
 }
 
 async fn call(
-    session: &mut Session,
+    session: &mut impl WinRmSession,
     name: &'static str,
     soap_body: &str,
     steps: &mut Vec<Step>,

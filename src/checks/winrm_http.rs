@@ -3,44 +3,21 @@
 //! HTTPS, the TLS handshake and the certificate's names, validity and issuer.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::checks::edges::WinRm;
 use crate::codes::{self, Code};
 use crate::model::Scheme;
 use crate::report::{Finding, Status};
 use crate::settings::ProxyEnv;
-use crate::tls::{self, TlsProbe, TlsVerdict};
-use crate::winrm::USER_AGENT;
+use crate::tls::{TlsProbe, TlsVerdict};
+pub use crate::winrm::probe::{HttpFailure, HttpObs};
+use crate::winrm::probe::{Listener, base_url};
 
 /// Check id.
 pub const ID: &str = "winrm-http";
-
-/// What the unauthenticated requests returned.
-#[derive(Debug, Clone, Default)]
-pub struct HttpObs {
-    /// `GET /` status.
-    pub root_status: Option<u16>,
-    /// `Server:` header of any response.
-    pub server: Option<String>,
-    /// `POST /wsman` status.
-    pub wsman_status: Option<u16>,
-    /// `WWW-Authenticate` values of the /wsman response.
-    pub offers: Vec<String>,
-}
-
-/// Transport-level failure of the HTTP exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HttpFailure {
-    /// Connection refused.
-    Refused(String),
-    /// Connect or read timed out.
-    Timeout(String),
-    /// The peer spoke something else than HTTP, or closed the connection.
-    NotHttp(String),
-}
 
 /// Everything observed about one target's listener.
 #[derive(Debug, Clone)]
@@ -58,13 +35,15 @@ pub struct Observed {
     pub insecure: bool,
 }
 
-/// Runs the check for one target at `addr`.
+/// Runs the check for one target at `addr`. `insecure` is `--insecure`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
+    winrm: &impl WinRm,
     target: &str,
     addr: Option<IpAddr>,
     port: u16,
     scheme: Scheme,
-    trust: &Arc<tls::Trust>,
+    insecure: bool,
     proxy: &ProxyEnv,
     timeout: Duration,
 ) -> Finding {
@@ -79,138 +58,18 @@ pub async fn run(
         .took(started.elapsed());
     };
     let sock = SocketAddr::new(ip, port);
-    let url_host = if target
-        .parse::<IpAddr>()
-        .map(|i| i.is_ipv6())
-        .unwrap_or(false)
-    {
-        format!("[{target}]")
-    } else {
-        target.to_owned()
-    };
-    let base = format!("{}://{url_host}:{port}", scheme.as_str());
-    let tls = match scheme {
-        Scheme::Http => None,
-        Scheme::Https => Some(
-            tls::probe(sock, target, trust, timeout)
-                .await
-                .map_err(|e| classify_io(&e, "TLS handshake")),
-        ),
-    };
-    let http = match tls.as_ref() {
-        Some(Err(e)) => Err(e.clone()),
-        _ => {
-            // A failed verification is reported from the TLS facts; the HTTP probe still runs
-            // (without verification) so the report also says whether WinRM is behind it.
-            let verified = matches!(&tls, Some(Ok(p)) if p.verdict == TlsVerdict::Trusted);
-            http_probe(&base, target, sock, trust, verified, timeout).await
-        }
-    };
+    let Listener { tls, http } = winrm.probe(target, sock, scheme, timeout).await;
     let obs = Observed {
-        url: format!("{base}/wsman"),
+        url: format!("{}/wsman", base_url(target, port, scheme)),
         tls,
         http,
         proxy: proxy.proxy_for(scheme.as_str(), target),
-        insecure: trust.insecure(),
+        insecure,
     };
     decide(&obs, port, scheme)
         .target(target)
         .evidence("address", sock.to_string())
         .took(started.elapsed())
-}
-
-fn classify_io(e: &std::io::Error, phase: &str) -> HttpFailure {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => HttpFailure::Refused(format!("{phase}: {e}")),
-        std::io::ErrorKind::TimedOut => HttpFailure::Timeout(format!("{phase}: {e}")),
-        _ => HttpFailure::NotHttp(format!("{phase}: {e}")),
-    }
-}
-
-fn classify(e: &reqwest::Error, what: &str) -> HttpFailure {
-    // Walk the source chain: reqwest wraps hyper wraps io::Error.
-    let mut src: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = src {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return HttpFailure::Refused(format!("{what}: connection refused"));
-            }
-        }
-        src = s.source();
-    }
-    if e.is_timeout() {
-        return HttpFailure::Timeout(format!("{what}: no answer within the timeout"));
-    }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        src = s.source();
-    }
-    HttpFailure::NotHttp(format!("{what}: {msg}"))
-}
-
-async fn http_probe(
-    base: &str,
-    host: &str,
-    sock: SocketAddr,
-    trust: &Arc<tls::Trust>,
-    verified: bool,
-    timeout: Duration,
-) -> Result<HttpObs, HttpFailure> {
-    let config = if verified {
-        trust.verifying_config()
-    } else {
-        trust.recording_config().0
-    };
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .no_proxy()
-        .http1_only()
-        .user_agent(USER_AGENT)
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .resolve(host, sock)
-        .build()
-        .map_err(|e| HttpFailure::NotHttp(format!("HTTP client: {e}")))?;
-    let mut obs = HttpObs::default();
-    let root = client
-        .get(format!("{base}/"))
-        .send()
-        .await
-        .map_err(|e| classify(&e, "GET /"))?;
-    obs.root_status = Some(root.status().as_u16());
-    obs.server = header(&root, "server");
-    // Read (and bound) the body so the connection can be reused for the next request.
-    let _ = tokio::time::timeout(timeout, root.bytes()).await;
-    let wsman = client
-        .post(format!("{base}/wsman"))
-        .header("Content-Type", "application/soap+xml;charset=UTF-8")
-        .header("Content-Length", "0")
-        .send()
-        .await
-        .map_err(|e| classify(&e, "POST /wsman"))?;
-    obs.wsman_status = Some(wsman.status().as_u16());
-    if obs.server.is_none() {
-        obs.server = header(&wsman, "server");
-    }
-    obs.offers = wsman
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .collect();
-    Ok(obs)
-}
-
-fn header(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// Auth scheme of a `WWW-Authenticate` value (`Negotiate`, `Basic realm="WSMAN"` -> `Basic`).
