@@ -462,6 +462,71 @@ mod tests {
                 "kdc-not-kerberos",
             ),
         ];
+        let as_rep = || {
+            Outcome::Reply(
+                Box::new(KdcReply::AsRep(kdcproto::AsRepInfo {
+                    realm: "R".into(),
+                    cname: vec!["awx".into()],
+                    enctype: 18,
+                    enctype_name: "aes256-cts-hmac-sha1-96",
+                    kvno: Some(2),
+                    ticket_realm: "R".into(),
+                    ticket_sname: vec!["krbtgt".into(), "R".into()],
+                    ticket_enctype: 18,
+                    padata: vec![],
+                })),
+                None,
+            )
+        };
+        let cases = cases.into_iter().chain([
+            (
+                // The KDC hands out tickets for the user without asking for proof.
+                vec![x(Udp, as_rep()), x(Tcp, as_rep())],
+                true,
+                Status::Warn,
+                "kdc-no-preauth",
+            ),
+            (
+                // Without a user, the placeholder's AS-REP only proves the KDC serves R.
+                vec![x(Udp, as_rep()), x(Tcp, as_rep())],
+                false,
+                Status::Pass,
+                "kdc-reach-ok",
+            ),
+            (
+                // An error this check does not classify: KDC_ERR_ETYPE_NOSUPP.
+                vec![
+                    x(Udp, reply(kdcproto::KDC_ERR_ETYPE_NOSUPP, 0.0)),
+                    x(Tcp, reply(kdcproto::KDC_ERR_ETYPE_NOSUPP, 0.0)),
+                ],
+                true,
+                Status::Fail,
+                "kdc-error",
+            ),
+            (
+                vec![
+                    x(Udp, reply(kdcproto::KDC_ERR_KEY_EXPIRED, 0.0)),
+                    x(Tcp, reply(kdcproto::KDC_ERR_KEY_EXPIRED, 0.0)),
+                ],
+                true,
+                Status::Fail,
+                "kdc-password-expired",
+            ),
+            (
+                // One KDC address answers, another does not at all.
+                vec![
+                    x(Udp, reply(preauth, 0.0)),
+                    x(Tcp, reply(preauth, 0.0)),
+                    Exchange {
+                        addr: "127.0.0.11:88".parse().unwrap(),
+                        ..x(Udp, Outcome::Timeout("t".into()))
+                    },
+                ],
+                true,
+                Status::Warn,
+                "kdc-partial",
+            ),
+        ]);
         for (xs, have_user, status, code) in cases {
             let f = decide("R", have_user, &xs);
             assert_eq!((f.status, f.code), (status, code), "{xs:?}");

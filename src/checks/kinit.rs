@@ -237,6 +237,38 @@ mod tests {
     }
 
     #[test]
+    fn keytab_and_cache_failures_name_the_credential() {
+        let kt = Credential::Keytab("/etc/krb5.keytab".into());
+        let cc = Credential::Cache("FILE:/tmp/cc".into());
+        let cases = [
+            (&kt, krb5_err::KT_NOTFOUND, "kinit-keytab"),
+            // What MIT says is unclassified; the keytab is what was used.
+            (&kt, 12345, "kinit-keytab"),
+            (&cc, krb5_err::FCC_NOFILE, "kinit-ccache"),
+            (&cc, 12345, "kinit-ccache"),
+            // A wrong password in a keytab is still a wrong password.
+            (&kt, krb5_err::PREAUTH_FAILED, "kinit-password-wrong"),
+        ];
+        for (credential, minor, code) in cases {
+            let f = decide(Err(fail(minor)), credential, "awx@R", None);
+            assert_eq!((f.status, f.code), (Status::Fail, code), "minor {minor}");
+            assert_eq!(f.evidence["credential"], json!(credential.kind()));
+        }
+    }
+
+    #[test]
+    fn a_tgt_says_whose_and_for_how_long() {
+        let pw = Credential::Password(crate::secret::Secret::new("x".into()));
+        let facts = TgtFacts {
+            principal: "awx@R".into(),
+            lifetime_secs: 10 * 3600 - 60,
+        };
+        let f = decide(Ok(facts), &pw, "awx@R", None);
+        assert_eq!((f.status, f.code), (Status::Pass, "kinit-ok"));
+        assert_eq!(f.summary, "TGT for awx@R (password), valid 9 h 59 min");
+    }
+
+    #[test]
     fn a_cache_of_another_principal_fails_like_pywinrm() {
         let cc = Credential::Cache("FILE:/tmp/cc".into());
         let f = decide(

@@ -162,11 +162,28 @@ mod tests {
             (krb5_err::SKEW, "spn-clock-skew"),
             (krb5_err::ETYPE_NOSUPP, "spn-etype"),
             (krb5_err::KDC_UNREACH, "spn-kdc-unreachable"),
+            (krb5_err::REALM_CANT_RESOLVE, "spn-kdc-unreachable"),
+            (krb5_err::WRONG_REALM, "spn-realm"),
+            (krb5_err::REALM_UNKNOWN, "spn-realm"),
             (1, "spn-error"),
         ] {
             let f = decide("HTTP", "h.example", Err(fail(minor)), Some("h.example"));
             assert_eq!((f.status, f.code), (Status::Fail, code));
         }
+    }
+
+    #[test]
+    fn a_ticket_names_its_spn() {
+        let t = ServiceTicket {
+            spn: Some("HTTP/h.example@EXAMPLE.COM".into()),
+            ticket_etype: Some(18),
+            token_bytes: 1500,
+        };
+        let f = decide("HTTP", "h.example", Ok(t), Some("h.example"));
+        assert_eq!((f.status, f.code), (Status::Pass, "spn-ticket-ok"));
+        assert_eq!(f.summary, "service ticket for HTTP/h.example@EXAMPLE.COM");
+        assert_eq!(f.evidence["gss_target_name"], "HTTP@h.example");
+        assert_eq!(f.evidence["ticket_etype"], 18);
     }
 
     #[test]

@@ -314,6 +314,69 @@ mod tests {
     }
 
     #[test]
+    fn certificate_verdicts() {
+        let tls = |verdict: TlsVerdict, http: Result<HttpObs, HttpFailure>| Observed {
+            url: "https://h:5986/wsman".into(),
+            tls: Some(Ok(TlsProbe {
+                version: "TLSv1_3".into(),
+                leaf: None,
+                verdict,
+            })),
+            http,
+            proxy: None,
+            insecure: false,
+        };
+        let ok = || obs(404, 401, &["Negotiate"]).http;
+        let cases = [
+            (
+                tls(TlsVerdict::Trusted, ok()),
+                Status::Pass,
+                "winrm-http-ok",
+            ),
+            (
+                tls(TlsVerdict::Untrusted("unknown issuer".into()), ok()),
+                Status::Fail,
+                "winrm-tls-untrusted",
+            ),
+            (
+                tls(TlsVerdict::Expired("expired".into()), ok()),
+                Status::Fail,
+                "winrm-tls-expired",
+            ),
+            (
+                tls(TlsVerdict::Invalid("no certificate".into()), ok()),
+                Status::Fail,
+                "winrm-tls-handshake",
+            ),
+            (
+                Observed {
+                    tls: Some(Err(HttpFailure::NotHttp(
+                        "TLS handshake: received corrupt message".into(),
+                    ))),
+                    http: Err(HttpFailure::NotHttp(
+                        "TLS handshake: received corrupt message".into(),
+                    )),
+                    ..tls(TlsVerdict::Trusted, ok())
+                },
+                Status::Fail,
+                "winrm-tls-handshake",
+            ),
+            (
+                Observed {
+                    insecure: true,
+                    ..tls(TlsVerdict::Untrusted("unknown issuer".into()), ok())
+                },
+                Status::Warn,
+                "winrm-tls-ignored",
+            ),
+        ];
+        for (o, status, code) in cases {
+            let f = decide(&o, 5986, Scheme::Https);
+            assert_eq!((f.status, f.code), (status, code), "{o:?}");
+        }
+    }
+
+    #[test]
     fn a_proxy_that_would_carry_winrm_fails_even_when_direct_works() {
         let mut o = obs(404, 401, &["Negotiate"]);
         o.proxy = Some(("HTTP_PROXY".into(), "http://127.0.0.99:3128".into()));
