@@ -114,7 +114,7 @@ def lab_pids() -> dict[str, list[int]]:
             found["kdc"].append(int(d))
         elif exe == "dnsmasq":
             found["dns"].append(int(d))
-        elif any(c.endswith(b"winrm_standin.py") for c in cmd) and any(c.endswith(b"bench.json") for c in cmd):
+        elif any(c in (b"krblab.standin", b"lab/krblab/standin.py") for c in cmd) and any(c.endswith(b"bench.json") for c in cmd):
             found["standin"].append(int(d))
     return found
 

@@ -149,7 +149,7 @@ bad_a=() bad_aaaa=()
 for h in "${!A_RECORDS[@]}"; do
     run getent ahostsv4 "$h.$D"
     grep -Eq "^${A_RECORDS[$h]//./\\.}[[:space:]]+STREAM $h\\.$D\$" <<<"$OUT" || bad_a+=("$h")
-    run "$PY" "$HERE/dnsq.py" "$h.$D" AAAA
+    run "$PY" -m krblab.dnsq "$h.$D" AAAA
     grep -q '^rcode=NOERROR .* answers=0$' <<<"$OUT" || bad_aaaa+=("$h:$(head -1 <<<"$OUT")")
 done
 OUT="wrong: ${bad_a[*]}"; result "getent ahostsv4 (glibc, AI_ADDRCONFIG): A record of all ${#A_RECORDS[@]} hosts" "${#bad_a[@]}"
@@ -160,7 +160,7 @@ for ip in "${!PTRS[@]}"; do
     [[ "$OUT" == "$ip"*" ${PTRS[$ip]}.$D" ]] || bad_ptr+=("$ip:$OUT")
 done
 OUT="wrong: ${bad_ptr[*]}"; result "getent: PTR of all ${#PTRS[@]} addresses (127.0.0.24 -> kuro-web05)" "${#bad_ptr[@]}"
-expect "PTR 127.0.0.24 has exactly one answer: kuro-web05" 0 "answers=1\$" -- "$PY" "$HERE/dnsq.py" 127.0.0.24 PTR
+expect "PTR 127.0.0.24 has exactly one answer: kuro-web05" 0 "answers=1\$" -- "$PY" -m krblab.dnsq 127.0.0.24 PTR
 expect "short name kuro-win01 resolves via 'search $D'" 0 "^127\.0\.0\.20[[:space:]]+kuro-win01\.$D\$" -- getent hosts kuro-win01
 expect "python getaddrinfo(kuro-win01:5985, AI_ADDRCONFIG)" 0 "^\('127\.0\.0\.20', 5985\)\$" -- \
     "$PY" -c "import socket; print(sorted({ai[4] for ai in socket.getaddrinfo('kuro-win01.$D', 5985, proto=socket.IPPROTO_TCP, flags=socket.AI_ADDRCONFIG)})[0])"
@@ -169,11 +169,11 @@ expect "python gethostbyaddr(127.0.0.24) = kuro-web05 (PTR mismatch)" 0 "^kuro-w
 for h in kuro-missing kuro-nokdc; do
     expect "getent: $h.$D does not exist (status 2)" =2 '' -- getent hosts "$h.$D"
     expect "$h.$D A and AAAA are NXDOMAIN (not REFUSED/SERVFAIL)" 0 '' -- \
-        bash -c "$PY $HERE/dnsq.py $h.$D A | grep -q '^rcode=NXDOMAIN' && $PY $HERE/dnsq.py $h.$D AAAA | grep -q '^rcode=NXDOMAIN'"
+        bash -c "$PY -m krblab.dnsq $h.$D A | grep -q '^rcode=NXDOMAIN' && $PY -m krblab.dnsq $h.$D AAAA | grep -q '^rcode=NXDOMAIN'"
 done
 expect "python getaddrinfo(kuro-missing) fails with 'Name or service not known'" fail 'not known|No address' -- \
     "$PY" -c "import socket; socket.getaddrinfo('kuro-missing.$D', 5985)"
-expect "a name outside the lab is NXDOMAIN, not REFUSED" 0 '^rcode=NXDOMAIN' -- "$PY" "$HERE/dnsq.py" www.example.com A
+expect "a name outside the lab is NXDOMAIN, not REFUSED" 0 '^rcode=NXDOMAIN' -- "$PY" -m krblab.dnsq www.example.com A
 # musl's resolver (the static krbprobe's libc): A+AAAA sent together, any
 # REFUSED/SERVFAIL fails the lookup. Only if musl-gcc is installed.
 if command -v musl-gcc >/dev/null 2>&1; then
@@ -215,7 +215,7 @@ else
     echo "# (musl-gcc not installed: musl resolver check skipped)"
 fi
 for srv in "_kerberos._udp.$R" "_kerberos._tcp.$R" "_kerberos._udp.$D" "_kerberos._tcp.$D"; do
-    expect "SRV $srv -> kuro-ad01:88" 0 "SRV [0-9]+ 0 100 88 kuro-ad01\.$D\.\$" -- "$PY" "$HERE/dnsq.py" "$srv" SRV
+    expect "SRV $srv -> kuro-ad01:88" 0 "SRV [0-9]+ 0 100 88 kuro-ad01\.$D\.\$" -- "$PY" -m krblab.dnsq "$srv" SRV
 done
 
 # ---------------------------------------------------------------- Kerberos
@@ -235,8 +235,8 @@ expect "kinit expired (password expired)" fail 'Password expired' -- kinit_pw /e
 expect "kinit of an unknown user" fail "not found in Kerberos database" -- kinit_pw /etc/krb5.conf nosuchuser
 
 echo "# KDC variants"
-expect "kuro-ad01 clock is in sync" 0 'skew=[+-]?[0-9]\.' -- "$PY" "$HERE/kdc_time.py" 127.0.0.10
-expect "kuro-ad02 clock is ahead (KRB-ERROR stime)" 0 'skew=\+(5[4-9][0-9]|6[0-5][0-9])\.' -- "$PY" "$HERE/kdc_time.py" 127.0.0.11
+expect "kuro-ad01 clock is in sync" 0 'skew=[+-]?[0-9]\.' -- "$PY" -m krblab.kdc_time 127.0.0.10
+expect "kuro-ad02 clock is ahead (KRB-ERROR stime)" 0 'skew=\+(5[4-9][0-9]|6[0-5][0-9])\.' -- "$PY" -m krblab.kdc_time 127.0.0.11
 expect "kinit via kuro-ad02, kdc_timesync = 0" fail 'Clock skew too great' -- \
     env KRB5CCNAME="FILE:$WORK/cc_ad02a" bash -c "printf '%s\n' '$PW' | KRB5_CONFIG=$C/ad02-notimesync.conf $T/kinit awx"
 expect "kinit via kuro-ad02, default kdc_timesync (MIT compensates, succeeds)" 0 '' -- \
@@ -254,14 +254,14 @@ expect "kinit via kuro-ad03 (nothing listens)" fail "Cannot contact any KDC for 
     kinit_pw "$C/ad03.conf" awx
 OUT="took ${ELAPSED}ms"; result "  ... and it fails fast (ICMP/RST), < 3 s" "$([[ $ELAPSED -lt 3000 ]]; echo $?)" "${ELAPSED}ms"
 expect "UDP AS-REQ to kuro-ad03: connection refused (ICMP)" fail 'error=network .*[Rr]efused' -- \
-    "$PY" "$HERE/kdc_time.py" --timeout 2 127.0.0.12
+    "$PY" -m krblab.kdc_time --timeout 2 127.0.0.12
 expect "UDP AS-REQ to kuro-ad04: no answer (dropped)" fail 'error=network timeout' -- \
-    "$PY" "$HERE/kdc_time.py" --timeout 1 127.0.0.13
+    "$PY" -m krblab.kdc_time --timeout 1 127.0.0.13
 expect "TCP connect to kuro-ad04:88: times out (dropped)" fail 'error=network timeout' -- \
-    "$PY" "$HERE/kdc_time.py" --tcp --timeout 1 127.0.0.13
-expect "UDP AS-REQ to kuro-ad05 (TCP only): refused" fail '[Rr]efused' -- "$PY" "$HERE/kdc_time.py" --timeout 2 127.0.0.14
+    "$PY" -m krblab.kdc_time --tcp --timeout 1 127.0.0.13
+expect "UDP AS-REQ to kuro-ad05 (TCP only): refused" fail '[Rr]efused' -- "$PY" -m krblab.kdc_time --timeout 2 127.0.0.14
 expect "TCP AS-REQ to kuro-ad05: KRB-ERROR 25 (preauth required)" 0 'error=25 ' -- \
-    "$PY" "$HERE/kdc_time.py" --tcp 127.0.0.14
+    "$PY" -m krblab.kdc_time --tcp 127.0.0.14
 expect "kinit via kuro-ad05 (MIT falls back from UDP to TCP)" 0 '' -- \
     env KRB5CCNAME="FILE:$WORK/cc_ad05" bash -c "printf '%s\n' '$PW' | KRB5_CONFIG=$C/ad05.conf $T/kinit awx"
 expect "kinit via kuro-ad05 with udp_preference_limit = 1" 0 '' -- \
@@ -273,7 +273,7 @@ expect "kinit with dns_lookup_kdc = true (SRV records)" 0 '' -- \
 
 # ---------------------------------------------------------------- WinRM
 echo "# WinRM stand-in"
-HP=("$PY" "$HERE/http_probe.py" --timeout 3)
+HP=("$PY" -m krblab.http_probe --timeout 3)
 NEG=$'Negotiate\nKerberos'
 for h in kuro-win01:127.0.0.20 kuro-win02:127.0.0.21 kuro-win05:127.0.0.24 kuro-win06:127.0.0.25; do
     ip=${h#*:}
@@ -298,7 +298,7 @@ expect "kuro-win06 HTTPS with the system CAs: self-signed is rejected" fail 'err
 expect "kuro-win01 GET /wsman -> 405" 0 '^status=405 ' -- "${HP[@]}" --method GET 127.0.0.20 5985 /wsman
 expect "kuro-win03 5985: connection refused" fail '^error=refused' -- "${HP[@]}" 127.0.0.22 5985
 expect "kuro-win03 5986: connection refused" fail '^error=refused' -- "${HP[@]}" --https --insecure 127.0.0.22 5986
-expect "kuro-win07 5985: timeout (dropped)" fail '^error=timeout' -- "$PY" "$HERE/http_probe.py" --timeout 1 127.0.0.26 5985
+expect "kuro-win07 5985: timeout (dropped)" fail '^error=timeout' -- "$PY" -m krblab.http_probe --timeout 1 127.0.0.26 5985
 
 # ---------------------------------------------------------------- WinRM acceptor
 # A python3-gssapi initiator (ticket from the kinit awx above) against the

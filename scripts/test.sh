@@ -59,4 +59,4 @@ step "lab selftest (MIT kinit/kvno against the same lab)"
 lab/run -q -- lab/selftest.sh
 
 step "fidelity matrix (krbprobe vs. kinit + pywinrm, docs/failure-modes.md up to date)"
-lab/run -q -- "$venv/bin/python" lab/fidelity.py --krbprobe "$bin" --check
+lab/run -q -- "$venv/bin/python" -m krblab.fidelity --krbprobe "$bin" --check

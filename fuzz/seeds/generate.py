@@ -5,7 +5,7 @@ The samples are what krbprobe meets in practice and what its unit tests use: a k
 AWX pods (container/k8s/krb5-configmap.yaml) and MIT's quirks (src/profile.rs tests), KDC
 replies as MIT and Active Directory send them (the messages src/kdcproto.rs tests build with
 rasn-kerberos, here DER-encoded by hand), the WinRM answers of src/winrm/soap.rs tests and
-lab/winrm_standin.py, the multipart/encrypted layout of src/winrm/multipart.rs tests, and
+lab/krblab/standin.py, the multipart/encrypted layout of src/winrm/multipart.rs tests, and
 Ansible inventories as --targets-file reads them (src/inventory.rs tests).
 
 Standard library only; deterministic; rerun after changing a sample: python3 fuzz/seeds/generate.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""winrm_standin.py - WinRM look-alike HTTP(S) listeners for the krbprobe lab.
+"""krblab.standin - WinRM look-alike HTTP(S) listeners for the krbprobe lab.
 
 One process serves any number of listeners. Each listener has a behaviour (a
 class below) plus knobs, and decides what an unauthenticated or
@@ -55,7 +55,7 @@ Knobs (negotiate only):
               requests are answered as usual.
 
 Usage:
-  winrm_standin.py [--config FILE.json] [--listen SPEC]... [--cert PEM
+  python3 -m krblab.standin [--config FILE.json] [--listen SPEC]... [--cert PEM
                    --key PEM] [--keytab KEYTAB] [--domain DNSDOMAIN]
                    [--realm REALM] [--basic-user USER:PASS]
                    [--ready-file PATH] [--log FILE] [--workers N]
