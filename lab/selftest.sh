@@ -131,20 +131,14 @@ expect "/etc/krb5.conf is the AWX-style config" 0 "kdc = kuro-ad01\.$D" -- cat /
 
 # ---------------------------------------------------------------- DNS
 echo "# DNS (dnsmasq on $KRBPROBE_LAB_DNS)"
-declare -A A_RECORDS=(
-    [kuro-ad01]=127.0.0.10 [kuro-ad02]=127.0.0.11 [kuro-ad03]=127.0.0.12 [kuro-ad04]=127.0.0.13
-    [kuro-ad05]=127.0.0.14 [kuro-win01]=127.0.0.20 [kuro-win02]=127.0.0.21 [kuro-win03]=127.0.0.22
-    [kuro-win04]=127.0.0.23 [kuro-win05]=127.0.0.24 [kuro-web05]=127.0.0.24 [kuro-win06]=127.0.0.25
-    [kuro-win07]=127.0.0.26 [kuro-win08]=127.0.0.27 [kuro-win09]=127.0.0.28 [kuro-win10]=127.0.0.29
-    [kuro-win11]=127.0.0.30 [kuro-win12]=127.0.0.31
-)
-declare -A PTRS=(
-    [127.0.0.10]=kuro-ad01 [127.0.0.11]=kuro-ad02 [127.0.0.12]=kuro-ad03 [127.0.0.13]=kuro-ad04
-    [127.0.0.14]=kuro-ad05 [127.0.0.20]=kuro-win01 [127.0.0.21]=kuro-win02 [127.0.0.22]=kuro-win03
-    [127.0.0.23]=kuro-win04 [127.0.0.24]=kuro-web05 [127.0.0.25]=kuro-win06 [127.0.0.26]=kuro-win07
-    [127.0.0.27]=kuro-win08 [127.0.0.28]=kuro-win09 [127.0.0.29]=kuro-win10 [127.0.0.30]=kuro-win11
-    [127.0.0.31]=kuro-win12
-)
+# The names and addresses come from the plan lab/run wrote from lab/scenarios.toml.
+declare -A A_RECORDS=() PTRS=()
+while IFS=$'\t' read -r name _fqdn ip kind _spn ptr; do
+    [[ $name == '#'* || $kind == nodns ]] && continue
+    A_RECORDS[$name]=$ip
+    PTRS[$ip]=$ptr
+done < "$KRBPROBE_LAB_PLAN/hosts.tsv"
+ip_of() { echo "${A_RECORDS[$1]}"; }
 bad_a=() bad_aaaa=()
 for h in "${!A_RECORDS[@]}"; do
     run getent ahostsv4 "$h.$D"
@@ -235,8 +229,8 @@ expect "kinit expired (password expired)" fail 'Password expired' -- kinit_pw /e
 expect "kinit of an unknown user" fail "not found in Kerberos database" -- kinit_pw /etc/krb5.conf nosuchuser
 
 echo "# KDC variants"
-expect "kuro-ad01 clock is in sync" 0 'skew=[+-]?[0-9]\.' -- "$PY" -m krblab.kdc_time 127.0.0.10
-expect "kuro-ad02 clock is ahead (KRB-ERROR stime)" 0 'skew=\+(5[4-9][0-9]|6[0-5][0-9])\.' -- "$PY" -m krblab.kdc_time 127.0.0.11
+expect "kuro-ad01 clock is in sync" 0 'skew=[+-]?[0-9]\.' -- "$PY" -m krblab.kdc_time "$(ip_of kuro-ad01)"
+expect "kuro-ad02 clock is ahead (KRB-ERROR stime)" 0 'skew=\+(5[4-9][0-9]|6[0-5][0-9])\.' -- "$PY" -m krblab.kdc_time "$(ip_of kuro-ad02)"
 expect "kinit via kuro-ad02, kdc_timesync = 0" fail 'Clock skew too great' -- \
     env KRB5CCNAME="FILE:$WORK/cc_ad02a" bash -c "printf '%s\n' '$PW' | KRB5_CONFIG=$C/ad02-notimesync.conf $T/kinit awx"
 expect "kinit via kuro-ad02, default kdc_timesync (MIT compensates, succeeds)" 0 '' -- \
@@ -254,14 +248,14 @@ expect "kinit via kuro-ad03 (nothing listens)" fail "Cannot contact any KDC for 
     kinit_pw "$C/ad03.conf" awx
 OUT="took ${ELAPSED}ms"; result "  ... and it fails fast (ICMP/RST), < 3 s" "$([[ $ELAPSED -lt 3000 ]]; echo $?)" "${ELAPSED}ms"
 expect "UDP AS-REQ to kuro-ad03: connection refused (ICMP)" fail 'error=network .*[Rr]efused' -- \
-    "$PY" -m krblab.kdc_time --timeout 2 127.0.0.12
+    "$PY" -m krblab.kdc_time --timeout 2 "$(ip_of kuro-ad03)"
 expect "UDP AS-REQ to kuro-ad04: no answer (dropped)" fail 'error=network timeout' -- \
-    "$PY" -m krblab.kdc_time --timeout 1 127.0.0.13
+    "$PY" -m krblab.kdc_time --timeout 1 "$(ip_of kuro-ad04)"
 expect "TCP connect to kuro-ad04:88: times out (dropped)" fail 'error=network timeout' -- \
-    "$PY" -m krblab.kdc_time --tcp --timeout 1 127.0.0.13
-expect "UDP AS-REQ to kuro-ad05 (TCP only): refused" fail '[Rr]efused' -- "$PY" -m krblab.kdc_time --timeout 2 127.0.0.14
+    "$PY" -m krblab.kdc_time --tcp --timeout 1 "$(ip_of kuro-ad04)"
+expect "UDP AS-REQ to kuro-ad05 (TCP only): refused" fail '[Rr]efused' -- "$PY" -m krblab.kdc_time --timeout 2 "$(ip_of kuro-ad05)"
 expect "TCP AS-REQ to kuro-ad05: KRB-ERROR 25 (preauth required)" 0 'error=25 ' -- \
-    "$PY" -m krblab.kdc_time --tcp 127.0.0.14
+    "$PY" -m krblab.kdc_time --tcp "$(ip_of kuro-ad05)"
 expect "kinit via kuro-ad05 (MIT falls back from UDP to TCP)" 0 '' -- \
     env KRB5CCNAME="FILE:$WORK/cc_ad05" bash -c "printf '%s\n' '$PW' | KRB5_CONFIG=$C/ad05.conf $T/kinit awx"
 expect "kinit via kuro-ad05 with udp_preference_limit = 1" 0 '' -- \
@@ -275,30 +269,40 @@ expect "kinit with dns_lookup_kdc = true (SRV records)" 0 '' -- \
 echo "# WinRM stand-in"
 HP=("$PY" -m krblab.http_probe --timeout 3)
 NEG=$'Negotiate\nKerberos'
-for h in kuro-win01:127.0.0.20 kuro-win02:127.0.0.21 kuro-win05:127.0.0.24 kuro-win06:127.0.0.25; do
-    ip=${h#*:}
-    expect_lines "${h%%:*} GET / -> 404 page from HTTP.sys" 0 "status=404 reason='Not Found'
+# Every listener of the plan (lab/scenarios.toml): what answers before authentication.
+while IFS=$'\t' read -r h ip port scheme beh knobs state; do
+    [[ $h == '#'* ]] && continue
+    tls=()
+    [[ $scheme == https ]] && tls=(--https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "$h.$D")
+    case "$state:$beh:$scheme" in
+        listen:negotiate:http)
+            expect_lines "$h GET / -> 404 page from HTTP.sys" 0 "status=404 reason='Not Found'
 header Server: Microsoft-HTTPAPI/2.0
-header Content-Type: text/html; charset=us-ascii" -- "${HP[@]}" --method GET "$ip" 5985 /
-    expect_lines "${h%%:*} POST /wsman -> 401, WWW-Authenticate Negotiate + Kerberos, empty body" 0 "status=401 reason=''
+header Content-Type: text/html; charset=us-ascii" -- "${HP[@]}" --method GET "$ip" "$port" /
+            expect_lines "$h${knobs/#-/} POST /wsman -> 401, WWW-Authenticate Negotiate + Kerberos, empty body" 0 "status=401 reason=''
 header Server: Microsoft-HTTPAPI/2.0
-header Content-Length: 0" "$NEG" -- "${HP[@]}" "$ip" 5985 /wsman
-done
-expect_lines "kuro-win04 POST /wsman -> 401 with only Basic realm=\"WSMAN\"" 0 "status=401 reason=''
-header Server: Microsoft-HTTPAPI/2.0" 'Basic realm="WSMAN"' -- "${HP[@]}" 127.0.0.23 5985 /wsman
-expect "kuro-win04 Basic awx:<lab password> -> 200 IdentifyResponse" 0 '^status=200 ' -- \
-    "${HP[@]}" --header "Authorization: Basic $(printf 'awx:%s' "$PW" | base64 -w0)" 127.0.0.23 5985 /wsman
-expect_lines "kuro-win06 HTTPS 5986: cert verifies for kuro-win06.$D, 401 Negotiate + Kerberos" 0 \
-    "status=401 reason=''" "$NEG" -- \
-    "${HP[@]}" --https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "kuro-win06.$D" 127.0.0.25 5986 /wsman
-grep -Eq "^tls-subject=commonName=kuro-win06\.$D tls-san=DNS:kuro-win06\.$D " <<<"$OUT"
-result "  ... certificate CN and SAN are kuro-win06.$D" $? "$(grep '^tls-' <<<"$OUT")"
-expect "kuro-win06 HTTPS with the system CAs: self-signed is rejected" fail 'error=tls .*CERTIFICATE_VERIFY_FAILED' -- \
-    "${HP[@]}" --https --sni "kuro-win06.$D" 127.0.0.25 5986 /wsman
-expect "kuro-win01 GET /wsman -> 405" 0 '^status=405 ' -- "${HP[@]}" --method GET 127.0.0.20 5985 /wsman
-expect "kuro-win03 5985: connection refused" fail '^error=refused' -- "${HP[@]}" 127.0.0.22 5985
-expect "kuro-win03 5986: connection refused" fail '^error=refused' -- "${HP[@]}" --https --insecure 127.0.0.22 5986
-expect "kuro-win07 5985: timeout (dropped)" fail '^error=timeout' -- "$PY" -m krblab.http_probe --timeout 1 127.0.0.26 5985
+header Content-Length: 0" "$NEG" -- "${HP[@]}" "$ip" "$port" /wsman ;;
+        listen:negotiate:https)
+            expect_lines "$h HTTPS $port: cert verifies for $h.$D, 401 Negotiate + Kerberos" 0 \
+                "status=401 reason=''" "$NEG" -- "${HP[@]}" "${tls[@]}" "$ip" "$port" /wsman
+            grep -Eq "tls-san=([^ ]*,)?DNS:$h\.$D(,| |$)" <<<"$OUT"
+            result "  ... the certificate names $h.$D" $? "$(grep '^tls-' <<<"$OUT")"
+            expect "$h HTTPS with the system CAs: the lab CA is not trusted" fail 'error=tls .*CERTIFICATE_VERIFY_FAILED' -- \
+                "${HP[@]}" --https --sni "$h.$D" "$ip" "$port" /wsman ;;
+        listen:basic:http)
+            expect_lines "$h POST /wsman -> 401 with only Basic realm=\"WSMAN\"" 0 "status=401 reason=''
+header Server: Microsoft-HTTPAPI/2.0" 'Basic realm="WSMAN"' -- "${HP[@]}" "$ip" "$port" /wsman
+            expect "$h Basic awx:<lab password> -> 200 IdentifyResponse" 0 '^status=200 ' -- \
+                "${HP[@]}" --header "Authorization: Basic $(printf 'awx:%s' "$PW" | base64 -w0)" "$ip" "$port" /wsman ;;
+        closed:*)
+            [[ $scheme == http ]] || tls=(--https --insecure)
+            expect "$h $port: connection refused" fail '^error=refused' -- "${HP[@]}" "${tls[@]}" "$ip" "$port" ;;
+        drop:*)
+            expect "$h $port: timeout (dropped)" fail '^error=timeout' -- "$PY" -m krblab.http_probe --timeout 1 "$ip" "$port" ;;
+        *) OUT="unknown listener state in listeners.tsv: $state:$beh:$scheme"; RC=1; result "$h $port" 1 ;;
+    esac
+done < "$KRBPROBE_LAB_PLAN/listeners.tsv"
+expect "kuro-win01 GET /wsman -> 405" 0 '^status=405 ' -- "${HP[@]}" --method GET "$(ip_of kuro-win01)" 5985 /wsman
 
 # ---------------------------------------------------------------- WinRM acceptor
 # A python3-gssapi initiator (ticket from the kinit awx above) against the
@@ -311,21 +315,21 @@ if "$PY" -c 'import gssapi' 2>/dev/null; then
     }
     expect_lines "kuro-win01 Negotiate + raw krb5 token -> 200, AP-REP verified (mutual auth)" 0 "status=200 reason=''
 header Server: Microsoft-HTTPAPI/2.0
-gss-result=complete" -- gss Negotiate:krb5 kuro-win01 127.0.0.20
+gss-result=complete" -- gss Negotiate:krb5 kuro-win01 "$(ip_of kuro-win01)"
     expect "  ... the AP-REP comes as 'WWW-Authenticate: Negotiate <token>'" 0 '^header WWW-Authenticate: Negotiate [A-Za-z0-9+/]+=*$' -- \
-        gss Negotiate:krb5 kuro-win01 127.0.0.20
+        gss Negotiate:krb5 kuro-win01 "$(ip_of kuro-win01)"
     expect "kuro-win01 Kerberos scheme -> 200, 'WWW-Authenticate: Kerberos <AP-REP>'" 0 '^header WWW-Authenticate: Kerberos [A-Za-z0-9+/]+=*$' -- \
-        gss Kerberos:krb5 kuro-win01 127.0.0.20
+        gss Kerberos:krb5 kuro-win01 "$(ip_of kuro-win01)"
     expect "kuro-win01 Negotiate + SPNEGO token -> 200, mutual auth verified" 0 '^gss-result=complete$' -- \
-        gss Negotiate:spnego kuro-win01 127.0.0.20
+        gss Negotiate:spnego kuro-win01 "$(ip_of kuro-win01)"
     PORT=5986 expect "kuro-win06 HTTPS Negotiate -> 200, mutual auth verified" 0 '^gss-result=complete$' -- \
-        gss Negotiate:krb5 kuro-win06 127.0.0.25 --https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "kuro-win06.$D"
+        gss Negotiate:krb5 kuro-win06 "$(ip_of kuro-win06)" --https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "kuro-win06.$D"
     expect_lines "kuro-win08 (reject): valid token -> 401 with the plain challenges" 0 "status=401 reason=''
-gss-result=no-token" "$NEG" -- gss Negotiate:krb5 kuro-win08 127.0.0.27
+gss-result=no-token" "$NEG" -- gss Negotiate:krb5 kuro-win08 "$(ip_of kuro-win08)"
     expect "kuro-win11 (wrongkey): 401 with KRB-ERROR 'Key version is not available'" 0 \
-        '^gss-result=error .*Key version is not available' -- gss Negotiate:krb5 kuro-win11 127.0.0.30
+        '^gss-result=error .*Key version is not available' -- gss Negotiate:krb5 kuro-win11 "$(ip_of kuro-win11)"
     expect "kuro-win12 (skew): 401 with KRB-ERROR 'Clock skew too great'" 0 \
-        '^gss-result=error .*Clock skew too great' -- gss Negotiate:krb5 kuro-win12 127.0.0.31
+        '^gss-result=error .*Clock skew too great' -- gss Negotiate:krb5 kuro-win12 "$(ip_of kuro-win12)"
 else
     echo "# (python3-gssapi not installed: WinRM acceptor checks skipped; run lab/install-tools.sh)"
 fi

@@ -5,7 +5,8 @@
 #   2b. cargo-deny: licenses, bans, sources; advisories when the RustSec DB is reachable
 #   3. the release binary is statically linked and names its MIT krb5
 #   4. unit, CLI, snapshot and MIT-differential tests (cargo test)
-#   5. end-to-end scenarios against the lab (real MIT KDC, dnsmasq, WinRM stand-in)
+#   5. end-to-end tests against the lab (real MIT KDC, dnsmasq, WinRM stand-in): every
+#      scenario of lab/scenarios.toml, then the tests that are more than one scenario
 #   6. the lab's WinRM stand-in against pywinrm (the client Ansible uses), from PyPI
 #   6b. diagnose.yml/investigate.yml with real ansible-core, the module, ansible-lint (production)
 #   7. the lab's own selftest with MIT's kinit/kvno
@@ -21,6 +22,9 @@ scripts/setup.sh
 step "rustfmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --all-targets --features lab -- -D warnings
+
+step "lab/scenarios.toml is valid and lab/README.md's generated tables are current"
+PYTHONPATH=lab python3 -m krblab.readme --check
 
 step "supply chain: cargo-deny licenses, bans, sources and RustSec advisories (deny.toml)"
 scripts/deny.sh
@@ -40,6 +44,9 @@ cargo test
 
 # The end-to-end tests use this venv too: it is the "Python of an EE" for ee-runtime.
 venv=$(lab/pywinrm-venv.sh)
+
+step "every scenario of lab/scenarios.toml against the lab (tests/lab_scenarios.rs)"
+lab/run -q -- cargo test --features lab --test lab_scenarios
 
 step "end-to-end tests in the lab"
 lab/run -q -- cargo test --features lab --test lab

@@ -5,7 +5,8 @@
 //! string literal: `tests/**/*.rs` (the lab suites included), the `#[cfg(test)]` modules of
 //! `src/**/*.rs` (only those: the code that emits a code names it through `codes::X`, and
 //! counting it would make this test unable to fail), the lab's pytest files
-//! (`lab/test_*.py`) and the lab scenarios (`lab/scenarios.toml`, lines `expect = "code"`,
+//! (`lab/test_*.py`) and the lab scenarios (`lab/scenarios.toml`: `expect`, `warn` and the
+//! `"CHECK:code"` entries of `checks`,
 //! when that file exists). It names what is not covered and fails.
 
 use std::collections::BTreeSet;
@@ -229,19 +230,25 @@ fn test_texts() -> Vec<(PathBuf, String)> {
         (p, t)
     }));
 
-    // Written by the lab's scenario runner, when present: only its `expect = "code"` lines.
+    // The lab's scenarios (run by tests/lab_scenarios.rs), when present: what they assert, i.e.
+    // their `expect = "code"` and `warn = [...]` lines and the `"CHECK:code" = "code"` entries of
+    // `checks`. Titles, notes and real-client texts do not count.
     let scenarios = root.join("lab/scenarios.toml");
     if let Ok(text) = std::fs::read_to_string(&scenarios) {
-        let expects: String = text
-            .lines()
-            .filter(|l| {
-                l.trim_start()
-                    .strip_prefix("expect")
-                    .is_some_and(|r| r.trim_start().starts_with('='))
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        texts.push((scenarios, expects));
+        let mut asserted = Vec::new();
+        for line in text.lines().map(str::trim_start) {
+            let key = line.split('=').next().unwrap_or("").trim();
+            if key == "expect" || key == "warn" {
+                asserted.push(line.to_owned());
+            }
+            for (i, _) in line.match_indices(":code\" = \"") {
+                let rest = &line[i + ":code\" = ".len()..];
+                if let Some(end) = rest[1..].find('"') {
+                    asserted.push(rest[..end + 2].to_owned());
+                }
+            }
+        }
+        texts.push((scenarios, asserted.join("\n")));
     }
     texts
 }

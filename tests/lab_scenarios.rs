@@ -76,7 +76,14 @@ fn other_principal_cache(dir: &Path, domain: &str) -> Result<String, Failed> {
 fn run(s: &Value) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
     let mut cmd = krbprobe_cmd();
-    cmd.args(["--format", "json", "--timeout", "1s", "-u", str_of(s, "user")]);
+    cmd.args([
+        "--format",
+        "json",
+        "--timeout",
+        "1s",
+        "-u",
+        str_of(s, "user"),
+    ]);
     if let Some(conf) = s["krb5_conf"].as_str() {
         cmd.args(["--krb5-conf", conf]);
     }
@@ -119,9 +126,10 @@ fn run(s: &Value) -> Result<(), Failed> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lab_password = std::env::var("KRBPROBE_LAB_PASSWORD").unwrap_or_default();
     for secret in [password, lab_password.as_str()] {
-        ensure(secret.is_empty() || !(stdout.contains(secret) || stderr.contains(secret)), || {
-            "the password leaked into the output".into()
-        })?;
+        ensure(
+            secret.is_empty() || !(stdout.contains(secret) || stderr.contains(secret)),
+            || "the password leaked into the output".into(),
+        )?;
     }
     ensure(!stderr.contains("panicked"), || format!("panic: {stderr}"))?;
     let report: Value = serde_json::from_str(&stdout)
@@ -132,7 +140,10 @@ fn run(s: &Value) -> Result<(), Failed> {
     let expect = str_of(s, "expect");
     if expect.is_empty() {
         ensure(report["verdict"] == "pass" && code == 0, || {
-            format!("expected a pass, got verdict {} exit {code}: {stdout}", report["verdict"])
+            format!(
+                "expected a pass, got verdict {} exit {code}: {stdout}",
+                report["verdict"]
+            )
         })?;
         let mut warns: Vec<&str> = checks
             .iter()
@@ -161,12 +172,21 @@ fn run(s: &Value) -> Result<(), Failed> {
             .ok_or_else(|| format!("no failing check, expected {expect}: {stdout}"))?;
         ensure(
             first["id"] == registered.check && first["code"] == expect,
-            || format!("first failure is {}/{}, expected {}/{expect}: {first:#}", first["id"], first["code"], registered.check),
+            || {
+                format!(
+                    "first failure is {}/{}, expected {}/{expect}: {first:#}",
+                    first["id"], first["code"], registered.check
+                )
+            },
         )?;
         let hint = str_of(first, "hint");
         let part = str_of(s, "hint");
-        ensure(hint.contains(part), || format!("hint {hint:?} lacks {part:?}"))?;
-        ensure(code == 1, || format!("exit status {code} for a failed check"))?;
+        ensure(hint.contains(part), || {
+            format!("hint {hint:?} lacks {part:?}")
+        })?;
+        ensure(code == 1, || {
+            format!("exit status {code} for a failed check")
+        })?;
     }
 
     let target = str_of(s, "target");
@@ -191,7 +211,9 @@ fn run(s: &Value) -> Result<(), Failed> {
     }
 
     if let Some(max) = s["max_seconds"].as_f64().filter(|m| *m > 0.0) {
-        ensure(elapsed <= max, || format!("took {elapsed:.2} s, max_seconds = {max}"))?;
+        ensure(elapsed <= max, || {
+            format!("took {elapsed:.2} s, max_seconds = {max}")
+        })?;
     }
     Ok(())
 }

@@ -1,11 +1,14 @@
-"""lab/krblab/fidelity.py - the fidelity matrix: krbprobe against the real client.
+"""krblab.fidelity - the fidelity matrix: krbprobe against the real client.
 
-For every scenario of the table below, run the toolchain an Ansible job
+For every scenario of lab/scenarios.toml with `fidelity = true` (read resolved from
+$KRBPROBE_LAB_SCENARIOS, which lab/run writes), run the toolchain an Ansible job
 really runs (MIT kinit into a private FILE ccache, then pywinrm with
 transport=kerberos, exactly as Ansible's winrm connection plugin drives
 them) side by side with krbprobe, and check that krbprobe fails exactly
 when the real client fails, and that its first failing check names the
-cause (the scenario's expected code).
+cause (the scenario's `expect` code); and that the real client still prints
+what the scenario's `real` records (a scenario whose real client changed is
+reported as REAL? and fails the run: the TOML is out of date).
 
 Run inside the lab with the pywinrm venv (stdlib + the venv's winrm):
 
@@ -43,15 +46,13 @@ from typing import Any, Callable, Optional
 
 REALM = os.environ.get("KRBPROBE_LAB_REALM", "KUROKOBO.INTERNAL")
 DOMAIN = os.environ.get("KRBPROBE_LAB_DOMAIN", "kurokobo.internal")
-PASSWORD = os.environ.get("KRBPROBE_LAB_PASSWORD", "")
 TOOLS = os.environ.get("KRBPROBE_LAB_TOOLS", "")
 CA_CERT = os.environ.get("KRBPROBE_LAB_CA_CERT", "")
 KEYTAB = os.environ.get("KRBPROBE_LAB_KEYTAB", "")
 KRB5_CONF = "/etc/krb5.conf"
 DOC_PATH = "docs/failure-modes.md"
-USER = "awx@" + REALM
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-DEAD_PROXY = "http://127.0.0.99:3128"
 
 # Time limits for the real client. kinit against a KDC whose packets are
 # dropped gives up after ~18 s by itself; pywinrm's connect timeout is its
@@ -66,37 +67,22 @@ def host(name: str) -> str:
     return "%s.%s" % (name, DOMAIN)
 
 
-def krb5_conf(kdc: Optional[str] = "kuro-ad01", libdefaults: str = "", *, default_realm: bool = True,
-              rdns: str = "false", dns_lookup_kdc: str = "false", before: str = "") -> str:
-    """A client krb5.conf in the shape of the lab's /etc/krb5.conf (lab/run's
-    krb5_conf), with a different kdc, extra [libdefaults] lines, ..."""
-    lines = [before.rstrip("\n")] if before else []
-    lines.append("[libdefaults]")
-    if default_realm:
-        lines.append("    default_realm = %s" % REALM)
-    lines += ["    dns_lookup_kdc = %s" % dns_lookup_kdc, "    dns_lookup_realm = false", "    rdns = %s" % rdns]
-    lines += ["    " + line.strip() for line in libdefaults.splitlines() if line.strip()]
-    lines += ["", "[realms]", "    %s = {" % REALM]
-    if kdc:
-        lines.append("        kdc = %s" % (host(kdc) if "." not in kdc else kdc))
-    lines += ["        admin_server = %s" % host("kuro-ad01"), "    }", "",
-              "[domain_realm]", "    .%s = %s" % (DOMAIN, REALM), "    %s = %s" % (DOMAIN, REALM)]
-    return "\n".join(lines) + "\n"
-
-
 DEFAULT = "<the lab's /etc/krb5.conf>"
 MISSING = "<no /etc/krb5.conf>"
 
 
 @dataclasses.dataclass
 class Scenario:
+    """One entry of lab/scenarios.toml, as krblab.plan resolved it into scenarios.json."""
+
     id: str
     title: str
     expect: Optional[str]            # krbprobe's first failing code; None: both pass
-    target: str = host("kuro-win01")
-    user: str = USER
-    password: str = PASSWORD
-    conf: str = DEFAULT              # text of /etc/krb5.conf, DEFAULT or MISSING
+    real_expect: str                 # a part of what the real client prints; "works"
+    target: str
+    user: str
+    password: str
+    conf: str                        # text of /etc/krb5.conf, DEFAULT or MISSING
     port: int = 5985
     ca: bool = False                 # trust the lab CA (ansible_winrm_ca_trust_path)
     env: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -127,89 +113,31 @@ def ccache_of_other_principal(path: str) -> None:
         raise RuntimeError("cannot prepare the foreign ccache: " + p.stderr.decode(errors="replace"))
 
 
-SCENARIOS: list[Scenario] = [
-    # ------------------------------------------------------------ both pass
-    Scenario("healthy", "Healthy host, healthy KDC", None),
-    Scenario("https-trusted", "HTTPS listener (5986), lab CA trusted (ansible_winrm_ca_trust_path)", None,
-             target=host("kuro-win06"), port=5986, ca=True),
-    Scenario("ptr-mismatch-rdns-off", "PTR names another host, rdns = false", None, target=host("kuro-win05")),
-    Scenario("kdc-from-dns-srv", "No kdc line, dns_lookup_kdc = true (SRV records)", None,
-             conf=krb5_conf(None, dns_lookup_kdc="true")),
-    Scenario("kdc-tcp-only", "KDC answers only over TCP (kuro-ad05)", None, conf=krb5_conf("kuro-ad05")),
-    Scenario("keyring-ccache", "default_ccache_name = KEYRING:persistent:%{uid} in krb5.conf", None,
-             conf=krb5_conf(libdefaults="default_ccache_name = KEYRING:persistent:%{uid}"),
-             note="Ansible's kinit and pywinrm use their own FILE: cache (KRB5CCNAME), so the setting "
-                  "does not matter to the job"),
-    Scenario("proxy-exempted", "HTTP(S)_PROXY set, NO_PROXY exempts the domain", None,
-             env={"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "NO_PROXY": "." + DOMAIN}),
-    # ------------------------------------------------------------ krb5.conf
-    Scenario("krb5-conf-missing", "No /etc/krb5.conf in the pod, DNS has the SRV records", None,
-             conf=MISSING,
-             note="MIT without any krb5.conf still looks the KDCs up in DNS (dns_lookup_kdc defaults to "
-                  "true), and the lab's DNS has the _kerberos SRV records; krbprobe warns "
-                  "krb5-conf-missing"),
-    Scenario("krb5-conf-missing-no-realm", "No /etc/krb5.conf and a user without @REALM",
-             "principal-no-realm", conf=MISSING, user="awx",
-             note="nothing tells MIT the realm: no default_realm without a krb5.conf"),
-    Scenario("includedir-missing", "includedir of a directory that is not in the pod",
-             "krb5-conf-include-missing",
-             conf=krb5_conf(before="includedir /var/lib/sss/pubconf/krb5.include.d/")),
-    Scenario("enctype-mismatch", "Client permits only an enctype the KDC has no key for (camellia256)",
-             "kinit-etype",
-             conf=krb5_conf(libdefaults="permitted_enctypes = camellia256-cts-cmac\n"
-                                        "default_tkt_enctypes = camellia256-cts-cmac\n"
-                                        "default_tgs_enctypes = camellia256-cts-cmac")),
-    # ------------------------------------------------------------ principal
-    Scenario("realm-lowercase", "Realm in lower case in the user name", "principal-realm-case",
-             user="awx@" + REALM.lower()),
-    Scenario("no-realm-no-default", "User without @REALM, krb5.conf without default_realm",
-             "principal-no-realm", user="awx", conf=krb5_conf(default_realm=False)),
-    # ------------------------------------------------------------ KDC
-    Scenario("kdc-unresolvable", "kdc = a name without DNS record", "dns-kdc-nxdomain",
-             conf=krb5_conf("kuro-nokdc")),
-    Scenario("kdc-down", "KDC down: port 88 refused (kuro-ad03)", "kdc-unreachable", conf=krb5_conf("kuro-ad03")),
-    Scenario("kdc-dropped", "Packets to the KDC dropped (kuro-ad04)", "kdc-timeout", conf=krb5_conf("kuro-ad04")),
-    Scenario("kdc-clock-skew", "KDC clock 10 min ahead (kuro-ad02)", "kdc-clock-skew", conf=krb5_conf("kuro-ad02"),
-             note="kinit succeeds: MIT's kdc_timesync absorbs the KDC's offset; the host then refuses the "
-                  "ticket, which starts 10 min in its future (its log: Ticket not yet valid)"),
-    Scenario("wrong-password", "Wrong password", "kinit-password-wrong", password="not-the-password"),
-    Scenario("unknown-user", "User unknown to the KDC", "kdc-user-unknown", user="nosuchuser@" + REALM),
-    Scenario("disabled-account", "Disabled account (locked)", "kdc-user-disabled", user="locked@" + REALM),
-    Scenario("expired-password", "Password expired", "kdc-password-expired", user="expired@" + REALM,
-             note="kinit's 'Password expired.  You must change it now.' goes to stdout, which Ansible "
-                  "does not show"),
-    Scenario("ccache-other-principal", "Manual kinit mode, the job's ticket cache holds another principal",
-             "kinit-ccache-other-user", kinit_mode="manual", ccache=ccache_of_other_principal,
-             note="ansible_winrm_kinit_mode: manual (Ansible runs no kinit; pywinrm uses KRB5CCNAME). "
-                  "krbprobe gets the same KRB5CCNAME and no password"),
-    # ------------------------------------------------------------ target
-    Scenario("target-unresolvable", "Target name without DNS record", "dns-target-nxdomain",
-             target=host("kuro-missing")),
-    Scenario("ptr-mismatch-rdns-on", "PTR names another host, rdns = true", "dns-target-ptr-mismatch",
-             target=host("kuro-win05"), conf=krb5_conf(rdns="true")),
-    Scenario("target-ip", "Target given as an IP address", "dns-target-ip", target="127.0.0.20"),
-    Scenario("spn-missing", "No HTTP/ SPN for the host (kuro-win02)", "spn-unknown", target=host("kuro-win02")),
-    # ------------------------------------------------------------ WinRM listener
-    Scenario("port-closed", "Nothing listens on 5985 (kuro-win03)", "winrm-port-closed", target=host("kuro-win03")),
-    Scenario("port-dropped", "5985 silently dropped (kuro-win07)", "winrm-timeout", target=host("kuro-win07")),
-    Scenario("basic-only", "WinRM offers only Basic (kuro-win04)", "winrm-kerberos-disabled",
-             target=host("kuro-win04")),
-    Scenario("https-untrusted", "HTTPS listener with a CA the pod does not trust", "winrm-tls-untrusted",
-             target=host("kuro-win06"), port=5986),
-    Scenario("proxy", "HTTP_PROXY/HTTPS_PROXY set (dead proxy), no NO_PROXY", "winrm-proxy",
-             env={"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY}),
-    # ------------------------------------------------------------ WinRM authentication
-    Scenario("credentials-rejected", "Valid ticket, host answers 401 (kuro-win08)", "winrm-auth-rejected",
-             target=host("kuro-win08")),
-    Scenario("access-denied", "Shell creation denied (kuro-win09)", "winrm-auth-access-denied",
-             target=host("kuro-win09")),
-    Scenario("encryption-refused", "Host refuses message encryption (kuro-win10)", "winrm-auth-encryption",
-             target=host("kuro-win10")),
-    Scenario("stale-keytab", "Host holds a stale key (kuro-win11)", "winrm-auth-host-key",
-             target=host("kuro-win11")),
-    Scenario("host-clock-skew", "Host clock 10 min ahead (kuro-win12)", "winrm-auth-host-clock-skew",
-             target=host("kuro-win12")),
-]
+CCACHES: dict[str, Callable[[str], None]] = {"other-principal": ccache_of_other_principal}
+
+
+def load_scenarios(path: str) -> list[Scenario]:
+    """The scenarios of lab/scenarios.toml with `fidelity = true`, in file order."""
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
+    out = []
+    for d in doc["scenarios"]:
+        if not d["fidelity"]:
+            continue
+        conf_path = d["krb5_conf"]
+        if conf_path is None:
+            conf = DEFAULT
+        elif not os.path.exists(conf_path):
+            conf = MISSING
+        else:
+            with open(conf_path, encoding="utf-8") as fh:
+                conf = fh.read()
+        out.append(Scenario(
+            id=d["id"], title=d["title"], expect=d["expect"] or None, real_expect=d["real"],
+            target=d["target"], user=d["user"], password=d["password"], conf=conf, port=d["port"],
+            ca=d["ca"], env=d["env"], kinit_mode="manual" if d["ccache"] else "managed",
+            ccache=CCACHES[d["ccache"]] if d["ccache"] else None, note=d["note"]))
+    return out
 
 
 # ---------------------------------------------------------------- the real client
@@ -348,6 +276,13 @@ class Result:
     probe: Probe
 
     @property
+    def real_as_expected(self) -> bool:
+        """The real client still prints what scenarios.toml records (`real = ...`)."""
+        if self.s.real_expect == "works":
+            return self.real.ok
+        return not self.real.ok and self.s.real_expect in shorten(self.real)
+
+    @property
     def agrees(self) -> bool:
         if self.real.ok != (self.probe.verdict == "pass"):
             return False
@@ -377,8 +312,7 @@ def run_scenario(binary: str, s: Scenario, healthy: str, workdir: str) -> Result
         return Result(s, real.result(), probe.result())
 
 
-def timing(binary: str, healthy: str, workdir: str, runs: int = 5) -> tuple[float, float]:
-    s = SCENARIOS[0]
+def timing(s: Scenario, binary: str, healthy: str, workdir: str, runs: int = 5) -> tuple[float, float]:
     install_conf(s, healthy)
     probe, real = [], []
     for _ in range(runs):
@@ -439,11 +373,12 @@ def render_doc(results: list[Result]) -> str:
     out = [
         "# Failure modes: what Ansible prints, what krbprobe says",
         "",
-        "Generated by `lab/krblab/fidelity.py` (the fidelity matrix); do not edit by hand. Regenerate with:",
+        "Generated by `lab/krblab/fidelity.py` (the fidelity matrix) from the scenarios of",
+        "[lab/scenarios.toml](../lab/scenarios.toml); do not edit by hand. Regenerate with:",
         "",
         "```sh",
         "venv=$(lab/pywinrm-venv.sh)",
-        "lab/run -q -- \"$venv/bin/python\" lab/krblab/fidelity.py \\",
+        "lab/run -q -- \"$venv/bin/python\" -m krblab.fidelity \\",
         "    --krbprobe target/x86_64-unknown-linux-musl/debug/krbprobe --write docs/failure-modes.md",
         "```",
         "",
@@ -508,6 +443,8 @@ def line(r: Result) -> str:
     else:
         probe = "%s (exit %d) %s" % (r.probe.verdict, r.probe.exit, r.probe.raw)
     tag = "AGREE   " if r.agrees else "DISAGREE"
+    if r.agrees and not r.real_as_expected:
+        tag = "REAL?   "   # both agree, but the real client no longer prints what the TOML says
     exp = r.s.expect or "pass"
     return "%s %-24s expect %-27s real: %s | krbprobe: %s  [%.1fs / %.1fs]" % (
         tag, r.s.id, exp, real[:160], probe[:200], r.real.seconds, r.probe.seconds)
@@ -536,15 +473,15 @@ def main() -> int:
     if not os.access(binary, os.X_OK):
         print("fidelity.py: %s is not an executable (cargo build?)" % binary, file=sys.stderr)
         return 2
-    ids = [s.id for s in SCENARIOS]
-    assert len(set(ids)) == len(ids), "duplicate scenario id"
-    todo = SCENARIOS
+    scenarios = load_scenarios(os.environ["KRBPROBE_LAB_SCENARIOS"])
+    ids = [s.id for s in scenarios]
+    todo = scenarios
     if a.only:
         unknown = set(a.only) - set(ids)
         if unknown:
             print("fidelity.py: unknown scenario(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
             return 2
-        todo = [s for s in SCENARIOS if s.id in a.only]
+        todo = [s for s in scenarios if s.id in a.only]
 
     with open(KRB5_CONF, encoding="utf-8") as f:
         healthy = f.read()
@@ -556,7 +493,7 @@ def main() -> int:
                 r = run_scenario(binary, s, healthy, workdir)
                 results.append(r)
                 print(line(r), flush=True)
-            times = None if a.no_timing else timing(binary, healthy, workdir)
+            times = None if a.no_timing else timing(scenarios[0], binary, healthy, workdir)
     finally:
         with open(KRB5_CONF + ".fidelity-tmp", "w", encoding="utf-8") as f:
             f.write(healthy)
@@ -566,8 +503,12 @@ def main() -> int:
     if times:
         print("timing (healthy, median of 5): krbprobe %.2f s, kinit+pywinrm %.2f s" % times)
     print("matrix: %d scenarios in %.0f s" % (len(results), elapsed))
-    passed = sum(r.agrees for r in results)
+    passed = sum(r.agrees and r.real_as_expected for r in results)
     failed = len(results) - passed
+    stale = [r.s.id for r in results if r.agrees and not r.real_as_expected]
+    if stale:
+        print("the real client no longer prints what lab/scenarios.toml records (real = ...) in: %s"
+              % ", ".join(stale))
     status = 0 if failed == 0 else 1
 
     if not a.only:
@@ -577,7 +518,7 @@ def main() -> int:
                 f.write(doc)
             print("wrote %s" % a.write)
         else:
-            here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", DOC_PATH)
+            here = os.path.join(REPO, DOC_PATH)
             try:
                 with open(here, encoding="utf-8") as f:
                     current = f.read()

@@ -30,6 +30,7 @@ KNOBS: dict[str, str] = {
 BEHAVIOURS = ("negotiate", "basic")
 SERVES = ("udp+tcp", "tcp", "none", "drop")
 LISTEN = {"http": 5985, "https": 5986}
+DEFAULT_TARGET = "kuro-win01"   # a scenario without target or host probes this one
 
 
 class ModelError(ValueError):
@@ -295,7 +296,7 @@ def load(path: str | None = None) -> Model:
     users = {lab.user} | {p.name for p in principals}
     scenarios = []
     for where, f in raw:
-        target = f.pop("target", "kuro-win01")
+        target = f.pop("target", DEFAULT_TARGET)
         if not _is_ip(target) and "." not in target:
             if target not in names:
                 raise ModelError("%s: target %s is no host of the lab" % (where, target))
