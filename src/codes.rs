@@ -55,8 +55,8 @@ codes! {
         "pywinrm is installed but has no Kerberos backend (pykerberos, or pyspnego with gssapi/krb5). Ansible fails with \"The installed version of WinRM does not support transport(s) ['kerberos']\" or asks to install pykerberos.",
         Some("Install pywinrm[kerberos] (it pulls pykerberos; building it needs krb5-devel and gcc in the builder stage), then rebuild the EE."));
     EE_RUNTIME_NO_PEXPECT = ("ee-runtime", "ee-runtime-no-pexpect", Warn,
-        "The installed ansible-core drives kinit through pexpect when it can import it, and pexpect is missing: Ansible falls back to a plain pipe, which is slower to report a wrong password and differs from what most guides assume.",
-        Some("Add pexpect to the EE's requirements.txt, or upgrade ansible-core (2.17+ no longer uses pexpect)."));
+        "The installed ansible-core (2.18 or older) drives kinit through pexpect when it can import it, and pexpect is missing: Ansible falls back to a plain pipe, which is slower to report a wrong password and differs from what most guides assume.",
+        Some("Add pexpect to the EE's requirements.txt, or upgrade ansible-core (2.19 and later no longer use pexpect)."));
     EE_RUNTIME_PROXY = ("ee-runtime", "ee-runtime-proxy", Warn,
         "A proxy variable is set in the pod and NO_PROXY does not cover the WinRM targets: pywinrm (requests) would send WinRM through the proxy, where Kerberos fails. winrm-http proves it per target.",
         Some("Add the Windows hosts' domain to NO_PROXY (e.g. NO_PROXY=.corp.example.com), or unset the proxy variables in the Container Group's pod spec."));
