@@ -274,12 +274,18 @@ while IFS=$'\t' read -r h ip port scheme beh knobs state; do
     [[ $h == '#'* ]] && continue
     tls=()
     [[ $scheme == https ]] && tls=(--https --cafile "$KRBPROBE_LAB_CA_CERT" --sni "$h.$D")
+    label=$h
+    [[ $knobs == - ]] || label+=" (+$knobs)"
+    # nowsman: the port serves HTTP, but /wsman is a 404 like any other path.
+    [[ +$knobs+ == *+nowsman+* && $state == listen ]] && state=nowsman
     case "$state:$beh:$scheme" in
+        nowsman:*)
+            expect "$label POST /wsman -> 404 (no WinRM listener)" 0 "^status=404 " -- "${HP[@]}" "${tls[@]}" "$ip" "$port" /wsman ;;
         listen:negotiate:http)
             expect_lines "$h GET / -> 404 page from HTTP.sys" 0 "status=404 reason='Not Found'
 header Server: Microsoft-HTTPAPI/2.0
 header Content-Type: text/html; charset=us-ascii" -- "${HP[@]}" --method GET "$ip" "$port" /
-            expect_lines "$h${knobs/#-/} POST /wsman -> 401, WWW-Authenticate Negotiate + Kerberos, empty body" 0 "status=401 reason=''
+            expect_lines "$label POST /wsman -> 401, WWW-Authenticate Negotiate + Kerberos, empty body" 0 "status=401 reason=''
 header Server: Microsoft-HTTPAPI/2.0
 header Content-Length: 0" "$NEG" -- "${HP[@]}" "$ip" "$port" /wsman ;;
         listen:negotiate:https)

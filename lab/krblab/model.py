@@ -26,6 +26,7 @@ KNOBS: dict[str, str] = {
     "wrongkey": "the host's keytab holds a stale kvno",
     "skew": "the host's clock is off (lab/run --win-skew)",
     "stall": "valid token, then no answer",
+    "nowsman": "POST /wsman -> 404: the port is open, but no WinRM listener serves /wsman",
 }
 BEHAVIOURS = ("negotiate", "basic")
 SERVES = ("udp+tcp", "tcp", "none", "drop")

@@ -53,6 +53,9 @@ Knobs (negotiate only):
               STALL_SECONDS, then closes (a hung WinRM service, or a path that
               drops the large authenticated packets). Unauthenticated
               requests are answered as usual.
+  nowsman     POST /wsman -> 404 (HTTP.sys page), like every other path: the
+              port is open, but no WinRM listener serves /wsman (another web
+              server on 5985, or a listener with another URLPrefix).
 
 Usage:
   python3 -m krblab.standin [--config FILE.json] [--listen SPEC]... [--cert PEM
@@ -149,7 +152,7 @@ ENC_PROTOCOL_SPNEGO = "application/HTTP-SPNEGO-session-encrypted"
 ENC_PROTOCOL_KERBEROS = "application/HTTP-Kerberos-session-encrypted"
 ENC_OCTET_STREAM = b"\tContent-Type: application/octet-stream\r\n"
 
-KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew", "stall")
+KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew", "stall", "nowsman")
 # How long a +stall listener keeps an authenticated request unanswered: longer than any
 # client timeout the tests use, bounded so that the lab stops by itself.
 STALL_SECONDS = 20.0
@@ -751,9 +754,9 @@ class Handler(BaseHTTPRequestHandler):
     # -- verbs -------------------------------------------------------------
     def do_POST(self) -> None:
         body = self.read_body()
-        if self.path_only() != "/wsman":
-            return self.not_found()
         behaviour = self.server.behaviour
+        if self.path_only() != "/wsman" or "nowsman" in behaviour.knobs:
+            return self.not_found()
         authz = self.headers.get("Authorization")
         if not authz:
             resp = behaviour.continue_session(self, body)
