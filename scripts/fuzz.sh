@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh --build-only         # install what is missing and build, no fuzzing
 #   scripts/fuzz.sh --keep-going         # libFuzzer fork mode: record crashes, go on fuzzing
 #
-# Targets: krb5_conf (src/profile.rs), kdc_reply (src/kdcproto.rs), wsman_soap
+# Targets: krb5_conf (src/profile/), kdc_reply (src/kdcproto/), wsman_soap
 # (src/winrm/soap.rs), winrm_multipart (src/winrm/multipart.rs), inventory (src/inventory.rs).
 #
 # Installs what it needs when missing (as root): Debian packages (libkrb5-dev for the gssapi

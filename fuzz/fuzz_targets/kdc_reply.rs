@@ -12,19 +12,15 @@
 use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+// The decoder's limits, from the decoder itself: a copy here could drift from what it checks.
+use krbprobe::kdcproto::limits::{
+    MAX_E_DATA_LEN, MAX_E_TEXT_LEN, MAX_KERBEROS_TIME_UNIX, MAX_NAME_COMPONENTS,
+    MAX_PADATA_ENTRIES, MAX_STRING_LEN,
+};
 use krbprobe::kdcproto::{
     self, AsRepInfo, KdcReply, KrbError, decode_reply, krb_error_in_gss_token, ticket_in_gss_token,
 };
 use libfuzzer_sys::fuzz_target;
-
-// The decoder's limits (private constants of src/kdcproto.rs).
-const MAX_STRING_LEN: usize = 1024;
-const MAX_NAME_COMPONENTS: usize = 32;
-const MAX_E_TEXT_LEN: usize = 4096;
-const MAX_E_DATA_LEN: usize = 64 * 1024;
-const MAX_PADATA_ENTRIES: usize = 64;
-/// 9999-12-31T23:59:59Z, the last second a KerberosTime can name.
-const MAX_KERBEROS_TIME_UNIX: u64 = 253_402_300_799;
 
 /// `KRBPROBE_FUZZ_SHOW=1` prints what each input gave (for checking seeds and triaging crashes).
 static SHOW: LazyLock<bool> = LazyLock::new(|| std::env::var_os("KRBPROBE_FUZZ_SHOW").is_some());

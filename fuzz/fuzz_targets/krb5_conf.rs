@@ -5,7 +5,7 @@
 //! text-only mode. So the input is first rewritten so that no line can be a directive: every
 //! `include` becomes `inclUde` (same length, so MIT's 2047-byte line splitting and the line
 //! numbers stay exactly as in the input). The directives themselves are covered by the table
-//! tests in `src/profile.rs`; everything else the parser does is fuzzed here.
+//! tests under `src/profile/`; everything else the parser does is fuzzed here.
 //!
 //! Invariants: parsing is deterministic; errors and warnings point at a line of the input; no
 //! error is about the file system; a `module` profile holds no values; `first` agrees with
@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
+use krbprobe::profile::limits::{MAX_WARNINGS, MAXDNAME};
 use krbprobe::profile::{self, Profile, ProfileError};
 use libfuzzer_sys::fuzz_target;
 
@@ -97,7 +98,11 @@ fn check_error(e: &ProfileError, lines: usize) {
 
 fn exercise(p: &Profile, lines: usize) {
     assert_eq!(p.files(), [PathBuf::from(ORIGIN)]);
-    assert!(p.warnings().len() <= 200, "{} warnings", p.warnings().len());
+    assert!(
+        p.warnings().len() <= MAX_WARNINGS,
+        "{} warnings",
+        p.warnings().len()
+    );
     for w in p.warnings() {
         assert!(
             w.source.line <= lines,
@@ -143,7 +148,7 @@ fn exercise(p: &Profile, lines: usize) {
         let got = profile::domain_realm(p, key);
         // What MIT looks up unchanged: no uppercase, no trailing dot, not an address.
         let plain_host = !key.is_empty()
-            && key.len() <= 1024
+            && key.len() <= MAXDNAME
             && key == key.to_ascii_lowercase()
             && !key.ends_with('.')
             && !is_numeric_address(key);

@@ -2,9 +2,9 @@
 """Writes the seed corpora of the fuzz targets (fuzz/seeds/<target>/) from the samples below.
 
 The samples are what krbprobe meets in practice and what its unit tests use: a krb5.conf for
-AWX pods (container/k8s/krb5-configmap.yaml) and MIT's quirks (src/profile.rs tests), KDC
-replies as MIT and Active Directory send them (the messages src/kdcproto.rs tests build with
-rasn-kerberos, here DER-encoded by hand), the WinRM answers of src/winrm/soap.rs tests and
+AWX pods (container/k8s/krb5-configmap.yaml) and MIT's quirks (src/profile/ tests), KDC
+replies as MIT and Active Directory send them (the messages src/kdcproto/fixtures.rs builds
+with rasn-kerberos, here DER-encoded by hand), the WinRM answers of src/winrm/soap.rs tests and
 lab/krblab/standin.py, the multipart/encrypted layout of src/winrm/multipart.rs tests, and
 Ansible inventories as --targets-file reads them (src/inventory.rs tests).
 
