@@ -217,6 +217,27 @@ codes! {
     KDC_PASSWORD_EXPIRED = ("kdc-reach", "kdc-password-expired", Fail,
         "The user's password has expired (KDC_ERR_KEY_EXPIRED); kinit cannot change it non-interactively.",
         Some("Reset the password in AD (or untick 'User must change password at next logon') and update the AWX credential."));
+    KDC_ACCOUNT_DISABLED = ("kdc-reach", "kdc-account-disabled", Fail,
+        "Active Directory says the account is disabled (KDC_ERR_CLIENT_REVOKED with NTSTATUS STATUS_ACCOUNT_DISABLED, 0xC0000072).",
+        Some("Enable the account: Active Directory Users and Computers > the user > Account > untick 'Account is disabled' (or Enable-ADAccount)."));
+    KDC_ACCOUNT_EXPIRED = ("kdc-reach", "kdc-account-expired", Fail,
+        "Active Directory says the account has expired (KDC_ERR_CLIENT_REVOKED with NTSTATUS STATUS_ACCOUNT_EXPIRED, 0xC0000193): its 'Account expires' date is past.",
+        Some("Extend or clear the expiry date: the user's Account tab > Account expires > Never (or Clear-ADAccountExpiration)."));
+    KDC_ACCOUNT_LOCKED_OUT = ("kdc-reach", "kdc-account-locked-out", Fail,
+        "Active Directory says the account is locked out (NTSTATUS STATUS_ACCOUNT_LOCKED_OUT, 0xC0000234): too many wrong passwords within the lockout policy's window.",
+        Some("Unlock it (Unlock-ADAccount, or the Account tab's 'Unlock account'), then fix the wrong password where it comes from: every Ansible host in a play runs its own kinit, so one stale AWX credential counts one bad try per host and locks the account within one job."));
+    KDC_LOGON_HOURS = ("kdc-reach", "kdc-logon-hours", Fail,
+        "Active Directory refuses the account at this time of day (NTSTATUS STATUS_INVALID_LOGON_HOURS, 0xC000006F): its logon hours exclude now.",
+        Some("Allow the hours the jobs run in: the user's Account tab > Logon Hours (times are the DC's time zone)."));
+    KDC_WORKSTATION_RESTRICTED = ("kdc-reach", "kdc-workstation-restricted", Fail,
+        "Active Directory refuses the account from this client (NTSTATUS STATUS_INVALID_WORKSTATION, 0xC0000070): its 'Log On To' list names other computers.",
+        Some("Add the pods' source or allow all computers: the user's Account tab > Log On To > All computers (pods have no stable NetBIOS name to list)."));
+    KDC_PASSWORD_MUST_CHANGE = ("kdc-reach", "kdc-password-must-change", Fail,
+        "Active Directory says the password must be changed before first use (NTSTATUS STATUS_PASSWORD_MUST_CHANGE, 0xC0000224): 'User must change password at next logon' is set.",
+        Some("Untick 'User must change password at next logon' (or set a new password and store it in the AWX credential); Ansible's kinit cannot change it."));
+    KDC_AUTH_POLICY = ("kdc-reach", "kdc-auth-policy", Fail,
+        "An Active Directory authentication policy or silo refuses the account (NTSTATUS STATUS_AUTHENTICATION_FIREWALL_FAILED, 0xC0000413).",
+        Some("Allow this account in its authentication policy (Active Directory Administrative Center > Authentication), or run the jobs as an account outside the silo."));
     KDC_CLOCK_SKEW = ("kdc-reach", "kdc-clock-skew", Fail,
         "The KDC's clock and the pod's clock differ by more than 5 minutes, Kerberos' default tolerance: \"Clock skew too great\".",
         Some("Synchronise time: the Kubernetes nodes and the domain controllers must use the same NTP source (w32tm /query /status on the DC, chronyc tracking on the node)."));
@@ -305,6 +326,27 @@ codes! {
     KINIT_PASSWORD_EXPIRED = ("kinit", "kinit-password-expired", Fail,
         "The password has expired; Ansible's non-interactive kinit cannot change it.",
         Some("Reset the password in AD and update the AWX credential."));
+    KINIT_ACCOUNT_DISABLED = ("kinit", "kinit-account-disabled", Fail,
+        "Active Directory says the account is disabled (\"Client's credentials have been revoked\", NTSTATUS STATUS_ACCOUNT_DISABLED, 0xC0000072).",
+        Some("Enable the account: Active Directory Users and Computers > the user > Account > untick 'Account is disabled' (or Enable-ADAccount)."));
+    KINIT_ACCOUNT_EXPIRED = ("kinit", "kinit-account-expired", Fail,
+        "Active Directory says the account has expired (\"Client's credentials have been revoked\", NTSTATUS STATUS_ACCOUNT_EXPIRED, 0xC0000193).",
+        Some("Extend or clear the expiry date: the user's Account tab > Account expires > Never (or Clear-ADAccountExpiration)."));
+    KINIT_ACCOUNT_LOCKED_OUT = ("kinit", "kinit-account-locked-out", Fail,
+        "Active Directory says the account is locked out (\"Client's credentials have been revoked\", NTSTATUS STATUS_ACCOUNT_LOCKED_OUT, 0xC0000234).",
+        Some("Unlock it (Unlock-ADAccount), then fix the wrong password where it comes from: every Ansible host in a play runs its own kinit, so one stale AWX credential counts one bad try per host against the lockout threshold."));
+    KINIT_LOGON_HOURS = ("kinit", "kinit-logon-hours", Fail,
+        "Active Directory refuses the account at this time (NTSTATUS STATUS_INVALID_LOGON_HOURS, 0xC000006F): its logon hours exclude now.",
+        Some("Allow the hours the jobs run in: the user's Account tab > Logon Hours."));
+    KINIT_WORKSTATION_RESTRICTED = ("kinit", "kinit-workstation-restricted", Fail,
+        "Active Directory refuses the account from this client (NTSTATUS STATUS_INVALID_WORKSTATION, 0xC0000070): its 'Log On To' list names other computers.",
+        Some("Allow all computers for this account (Account tab > Log On To): pods have no stable name to list."));
+    KINIT_PASSWORD_MUST_CHANGE = ("kinit", "kinit-password-must-change", Fail,
+        "Active Directory says the password must be changed first (NTSTATUS STATUS_PASSWORD_MUST_CHANGE, 0xC0000224): 'User must change password at next logon' is set.",
+        Some("Untick 'User must change password at next logon' or set a new password, and store it in the AWX credential."));
+    KINIT_AUTH_POLICY = ("kinit", "kinit-auth-policy", Fail,
+        "An Active Directory authentication policy or silo refuses the account (NTSTATUS STATUS_AUTHENTICATION_FIREWALL_FAILED, 0xC0000413).",
+        Some("Allow this account in its authentication policy, or run the jobs as an account outside the silo."));
     KINIT_CLOCK_SKEW = ("kinit", "kinit-clock-skew", Fail,
         "The KDC rejected the request because the clocks differ by more than 5 minutes.",
         Some("Synchronise the clocks of the Kubernetes nodes and the domain controllers (same NTP source)."));

@@ -12,7 +12,7 @@ use std::ptr;
 use libgssapi::context::{ClientCtx, CtxFlags};
 use libgssapi::credential::{Cred, CredUsage};
 use libgssapi::name::Name;
-use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE, GSS_NT_KRB5_PRINCIPAL, OidSet};
+use libgssapi::oid::{GSS_MECH_KRB5, GSS_NT_HOSTBASED_SERVICE};
 use libgssapi_sys as sys;
 use serde::Serialize;
 
@@ -70,9 +70,26 @@ pub struct GssFailure {
     pub minor_text: String,
     /// Which call failed.
     pub call: &'static str,
+    /// The KDC's KRB-ERROR behind the failure, when MIT handed it back (password TGTs, see
+    /// [`crate::krb5init`]): Active Directory's NTSTATUS is in its e-data.
+    #[serde(skip)]
+    pub kdc_error: Option<Box<crate::krb5init::KdcError>>,
 }
 
 impl GssFailure {
+    /// A krb5_init_creds failure, in the shape of a GSSAPI one (the krb5 code as minor status,
+    /// as gss_acquire_cred_with_password would have reported it).
+    fn from_init(f: crate::krb5init::InitFailure) -> Self {
+        GssFailure {
+            major: sys::_GSS_S_FAILURE,
+            minor: f.code,
+            major_text: display_status(sys::_GSS_S_FAILURE, sys::GSS_C_GSS_CODE as i32),
+            minor_text: f.message,
+            call: f.call,
+            kdc_error: f.kdc_error.map(Box::new),
+        }
+    }
+
     /// A libgssapi error with MIT's texts for both codes.
     pub fn from_error(e: &libgssapi::error::Error, call: &'static str) -> Self {
         GssFailure {
@@ -81,6 +98,7 @@ impl GssFailure {
             major_text: display_status(e.major.bits(), sys::GSS_C_GSS_CODE as i32),
             minor_text: display_status(e.minor, sys::GSS_C_MECH_CODE as i32),
             call,
+            kdc_error: None,
         }
     }
 
@@ -91,6 +109,7 @@ impl GssFailure {
             major_text: "Unspecified GSS failure".into(),
             minor_text: text,
             call,
+            kdc_error: None,
         }
     }
 
@@ -214,6 +233,29 @@ pub struct Tgt {
     pub principal: String,
     /// Remaining lifetime, seconds.
     pub lifetime_secs: u64,
+    /// What the KDC issued, when the TGT came from the password (klist -e -f).
+    pub enctypes: Option<TgtEnctypes>,
+}
+
+/// The encryption types and flags of a TGT as issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TgtEnctypes {
+    /// The session key's enctype number.
+    pub session: i32,
+    /// The ticket's own enctype (the krbtgt key's), when its DER could be read.
+    pub ticket: Option<i32>,
+    /// Forwardable (kinit -f; what delegation needs).
+    pub forwardable: bool,
+}
+
+impl TgtEnctypes {
+    fn of(c: &crate::krb5init::InitCreds) -> Self {
+        TgtEnctypes {
+            session: c.session_enctype,
+            ticket: crate::kdcproto::ticket_enctype(&c.ticket),
+            forwardable: c.flags & crate::krb5init::TKT_FLG_FORWARDABLE != 0,
+        }
+    }
 }
 
 impl Tgt {
@@ -237,33 +279,26 @@ impl Tgt {
             cred,
             principal: self.principal.clone(),
             lifetime_secs: self.lifetime_secs,
+            enctypes: self.enctypes,
         })
     }
 }
 
-fn krb5_mechs() -> Result<OidSet, GssFailure> {
-    let mut s = OidSet::new();
-    s.add(GSS_MECH_KRB5)
-        .map_err(|e| GssFailure::from_error(&e, "gss_add_oid_set_member"))?;
-    Ok(s)
-}
-
 /// Gets a TGT. Blocking.
 pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
+    let mut enctypes = None;
     let cred = match source {
         TgtSource::Password { principal, secret } => {
-            let mechs = krb5_mechs()?;
-            let name = Name::new(principal.as_bytes(), Some(GSS_NT_KRB5_PRINCIPAL))
-                .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
-            // MIT puts a password-acquired TGT in a new MEMORY cache, never on disk.
-            Cred::acquire_with_password(
-                Some(&name),
-                secret.expose(),
-                None,
-                CredUsage::Initiate,
-                Some(&mechs),
-            )
-            .map_err(|e| GssFailure::from_error(&e, "gss_acquire_cred_with_password"))?
+            // As kinit does it (krb5_init_creds_*), so that a refusal keeps the KDC's
+            // KRB-ERROR; into a memory cache of this run, never on disk. The cache is read by
+            // name only: AD may hand back the principal in another case than asked for.
+            static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let ccache = format!("MEMORY:krbprobe-init-{n}");
+            let init = crate::krb5init::tgt_with_password(principal, secret, &ccache, false)
+                .map_err(GssFailure::from_init)?;
+            enctypes = Some(TgtEnctypes::of(&init));
+            acquire_from(None, &[("ccache", &ccache)])?
         }
         TgtSource::Keytab { principal, path } => acquire_from(
             Some(principal),
@@ -286,12 +321,14 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
             major_text: display_status(sys::_GSS_S_CREDENTIALS_EXPIRED, sys::GSS_C_GSS_CODE as i32),
             minor_text: "the TGT has expired".into(),
             call: "gss_inquire_cred",
+            kdc_error: None,
         });
     }
     Ok(Tgt {
         principal: info.name.to_string(),
         lifetime_secs: info.lifetime.as_secs(),
         cred,
+        enctypes,
     })
 }
 
@@ -307,6 +344,7 @@ fn raw_failure(major: u32, minor: u32, call: &'static str) -> GssFailure {
         major_text: display_status(major, sys::GSS_C_GSS_CODE as i32),
         minor_text: display_status(minor, sys::GSS_C_MECH_CODE as i32),
         call,
+        kdc_error: None,
     }
 }
 
@@ -443,6 +481,7 @@ pub(crate) fn fake_failure(minor: i32, call: &'static str) -> GssFailure {
         major_text: "Unspecified GSS failure".into(),
         minor_text: mit_error_message(minor),
         call,
+        kdc_error: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod gss;
 pub mod inventory;
 pub mod kdcproto;
+pub mod krb5init;
 pub mod model;
 pub mod module;
 pub mod profile;

@@ -62,6 +62,8 @@ pub struct TgtFacts {
     pub principal: String,
     /// Remaining lifetime, seconds.
     pub lifetime_secs: u64,
+    /// Enctypes and flags as issued, when known (password TGTs).
+    pub enctypes: Option<crate::gss::TgtEnctypes>,
 }
 
 /// GSSAPI over MIT krb5. The calls block (MIT talks to the KDC synchronously): the checks run
@@ -188,6 +190,7 @@ impl Gss for RealGss {
             let facts = TgtFacts {
                 principal: t.principal.clone(),
                 lifetime_secs: t.lifetime_secs,
+                enctypes: t.enctypes,
             };
             (t, facts)
         })

@@ -271,6 +271,7 @@ impl Gss for FakeGss {
         let facts = TgtFacts {
             principal: principal.clone(),
             lifetime_secs: 10 * 3600,
+            enctypes: None,
         };
         Ok((FakeTgt(principal), facts))
     }

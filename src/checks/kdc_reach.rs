@@ -9,13 +9,28 @@ use serde_json::{Value, json};
 
 use crate::checks::dns_kdc::KdcEndpoint;
 use crate::checks::edges::KdcTransport;
-use crate::codes;
+use crate::codes::{self, Code};
 use crate::kdcproto::{self, AsReqParams, KdcReply, TransportError};
 use crate::report::{Finding, Issues};
 
 /// Check id.
 pub const ID: &str = "kdc-reach";
 
+/// The code for an Active Directory NTSTATUS (in a KRB-ERROR's e-data) that names the account's
+/// state, when the KDC reveals it to an unauthenticated AS-REQ.
+pub fn ad_state(ntstatus: u32) -> Option<Code> {
+    Some(match ntstatus {
+        0xC000_0072 => codes::KDC_ACCOUNT_DISABLED,
+        0xC000_0193 => codes::KDC_ACCOUNT_EXPIRED,
+        0xC000_0234 => codes::KDC_ACCOUNT_LOCKED_OUT,
+        0xC000_006F => codes::KDC_LOGON_HOURS,
+        0xC000_0070 => codes::KDC_WORKSTATION_RESTRICTED,
+        0xC000_0071 => codes::KDC_PASSWORD_EXPIRED,
+        0xC000_0224 => codes::KDC_PASSWORD_MUST_CHANGE,
+        0xC000_0413 => codes::KDC_AUTH_POLICY,
+        _ => return None,
+    })
+}
 /// Clock difference past which Kerberos (default `clockskew` 300 s) refuses requests.
 pub const SKEW_LIMIT_SECS: f64 = 300.0;
 /// Clock difference worth a warning.
@@ -261,7 +276,11 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
             }
         }
         KdcReply::Error(e) => {
+            // Active Directory's NTSTATUS names the account's state exactly; the Kerberos code
+            // lumps disabled, expired, locked out and logon hours into CLIENT_REVOKED.
+            let ad = e.ntstatus.and_then(ad_state);
             let code = match e.error_code {
+                _ if ad.is_some() => ad,
                 kdcproto::KDC_ERR_PREAUTH_REQUIRED => None,
                 kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN if !have_user => None,
                 kdcproto::KDC_ERR_C_PRINCIPAL_UNKNOWN => Some(codes::KDC_USER_UNKNOWN),
@@ -271,9 +290,13 @@ pub fn decide(realm: &str, have_user: bool, xs: &[Exchange]) -> Finding {
                 _ => Some(codes::KDC_ERROR),
             };
             if let Some(code) = code {
+                let status = e
+                    .ntstatus_name()
+                    .map(|n| format!(", Active Directory: {n}"))
+                    .unwrap_or_default();
                 issues.push(
                     code,
-                    format!("{who}: {} ({}, {})", e.text, e.name, e.error_code),
+                    format!("{who}: {} ({}, {}{status})", e.text, e.name, e.error_code),
                 );
             }
             if e.realm != realm && e.error_code != kdcproto::KDC_ERR_WRONG_REALM {

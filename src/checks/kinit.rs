@@ -14,8 +14,34 @@ use crate::settings::Credential;
 /// Check id.
 pub const ID: &str = "kinit";
 
-/// Maps a GSSAPI failure to a code by MIT's minor status.
+/// The code for an Active Directory NTSTATUS that names the account's state more exactly than
+/// the Kerberos error does (which lumps them into CLIENT_REVOKED or KEY_EXPIRED).
+pub fn ad_state(ntstatus: u32) -> Option<Code> {
+    Some(match ntstatus {
+        0xC000_0072 => codes::KINIT_ACCOUNT_DISABLED,
+        0xC000_0193 => codes::KINIT_ACCOUNT_EXPIRED,
+        0xC000_0234 => codes::KINIT_ACCOUNT_LOCKED_OUT,
+        0xC000_006F => codes::KINIT_LOGON_HOURS,
+        0xC000_0070 => codes::KINIT_WORKSTATION_RESTRICTED,
+        0xC000_0071 => codes::KINIT_PASSWORD_EXPIRED,
+        0xC000_0224 => codes::KINIT_PASSWORD_MUST_CHANGE,
+        0xC000_0413 => codes::KINIT_AUTH_POLICY,
+        _ => return None,
+    })
+}
+
+/// The NTSTATUS in the KDC's KRB-ERROR behind a failure, when it sent one (Active Directory).
+pub fn ntstatus(f: &GssFailure) -> Option<u32> {
+    let e = f.kdc_error.as_ref()?;
+    crate::kdcproto::ntstatus_of(i32::try_from(e.error_code).ok()?, &e.e_data)
+}
+
+/// Maps a GSSAPI failure to a code: by AD's NTSTATUS when the KDC sent one, else by MIT's
+/// minor status.
 pub fn classify(f: &GssFailure, credential: &Credential) -> Code {
+    if let Some(code) = ntstatus(f).and_then(ad_state) {
+        return code;
+    }
     match f.minor {
         krb5_err::PREAUTH_FAILED | krb5_err::BAD_INTEGRITY | krb5_err::GENERIC_PREAUTH_FAILED => {
             codes::KINIT_PASSWORD_WRONG
@@ -168,13 +194,30 @@ pub fn decide(
             .evidence("principal", tgt.principal.clone())
             .evidence("lifetime_s", tgt.lifetime_secs)
             .evidence("credential", credential.kind());
+            if let Some(e) = tgt.enctypes {
+                // What klist -e -f would show: the TGT's enctypes, by name.
+                f = f
+                    .evidence("session_enctype", crate::kdcproto::etype_name(e.session))
+                    .evidence("ticket_enctype", e.ticket.map(crate::kdcproto::etype_name))
+                    .evidence("forwardable", e.forwardable);
+            }
             if let Credential::Cache(c) = credential {
                 f = f.evidence("ccache", c.clone());
             }
             f
         }
         Err(e) => {
+            let status = ntstatus(&e);
             let evidence = |f: Finding| {
+                let f = match &e.kdc_error {
+                    Some(k) => f.evidence("kdc_error_code", k.error_code).evidence(
+                        "ntstatus",
+                        status.map(|s| {
+                            json!({"code": format!("0x{s:08X}"), "name": crate::kdcproto::ntstatus_name(s)})
+                        }),
+                    ),
+                    None => f,
+                };
                 f.evidence("gss_call", e.call)
                     .evidence("major", json!(e.major))
                     .evidence("major_text", e.major_text.clone())
@@ -200,7 +243,11 @@ pub fn decide(
             } else {
                 principal.to_owned()
             };
-            let f = Finding::new(ID, code, format!("no TGT for {who}: {}", e.message()));
+            let ad = status
+                .and_then(crate::kdcproto::ntstatus_name)
+                .map(|n| format!(" (Active Directory: {n})"))
+                .unwrap_or_default();
+            let f = Finding::new(ID, code, format!("no TGT for {who}: {}{ad}", e.message()));
             evidence(f)
         }
     }
@@ -236,6 +283,54 @@ mod tests {
         }
     }
 
+    /// METHOD-DATA with one PA-DATA of type 3 carrying AD's 12-byte extended error (NTSTATUS,
+    /// reserved, flags; little-endian), as Samba 4.17 sends it (the real captures are
+    /// kdcproto's fixtures).
+    fn ad_e_data(status: u32) -> Vec<u8> {
+        let mut v = vec![0x30, 0x17, 0x30, 0x15, 0xa1, 0x03, 0x02, 0x01, 0x03];
+        v.extend_from_slice(&[0xa2, 0x0e, 0x04, 0x0c]);
+        v.extend_from_slice(&status.to_le_bytes());
+        v.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0]);
+        v
+    }
+
+    #[test]
+    fn active_directory_states_split_client_revoked_and_key_expired() {
+        let pw = Credential::Password(crate::secret::Secret::new("x".into()));
+        let cases = [
+            (18, 0xC000_0072, "kinit-account-disabled"),
+            (18, 0xC000_0193, "kinit-account-expired"),
+            (18, 0xC000_0234, "kinit-account-locked-out"),
+            (18, 0xC000_006F, "kinit-logon-hours"),
+            (18, 0xC000_0070, "kinit-workstation-restricted"),
+            (23, 0xC000_0071, "kinit-password-expired"),
+            (23, 0xC000_0224, "kinit-password-must-change"),
+            (12, 0xC000_0413, "kinit-auth-policy"),
+            // An NTSTATUS with no state of its own keeps the Kerberos code's meaning.
+            (18, 0xC000_0022, "kinit-user-disabled"),
+        ];
+        for (kerberos, status, code) in cases {
+            let mut e = fail(if kerberos == 23 {
+                krb5_err::KEY_EXP
+            } else {
+                krb5_err::CLIENT_REVOKED
+            });
+            e.kdc_error = Some(Box::new(crate::krb5init::KdcError {
+                error_code: kerberos,
+                text: String::new(),
+                e_data: ad_e_data(status),
+            }));
+            let f = decide(Err(e), &pw, "awx@R", None);
+            assert_eq!((f.status, f.code), (Status::Fail, code), "{status:#x}");
+            assert_eq!(f.evidence["ntstatus"]["code"], format!("0x{status:08X}"));
+            assert_eq!(f.evidence["kdc_error_code"], kerberos);
+        }
+        // Without e-data (MIT's KDC), the old codes.
+        let f = decide(Err(fail(krb5_err::CLIENT_REVOKED)), &pw, "awx@R", None);
+        assert_eq!(f.code, "kinit-user-disabled");
+        assert!(f.evidence.get("ntstatus").is_none());
+    }
+
     #[test]
     fn keytab_and_cache_failures_name_the_credential() {
         let kt = Credential::Keytab("/etc/krb5.keytab".into());
@@ -262,6 +357,7 @@ mod tests {
         let facts = TgtFacts {
             principal: "awx@R".into(),
             lifetime_secs: 10 * 3600 - 60,
+            enctypes: None,
         };
         let f = decide(Ok(facts), &pw, "awx@R", None);
         assert_eq!((f.status, f.code), (Status::Pass, "kinit-ok"));

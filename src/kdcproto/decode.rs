@@ -222,6 +222,12 @@ pub(super) fn convert_krb_error(raw: wire::KrbError) -> Result<KrbError, DecodeE
     })
 }
 
+/// The Active Directory NTSTATUS in a KRB-ERROR's `e-data` (see [`interpret_e_data`] for the
+/// two shapes), for errors MIT's API handed back already decoded (`krb5_init_creds_get_error`).
+pub fn ntstatus_of(error_code: i32, e_data: &[u8]) -> Option<u32> {
+    interpret_e_data(error_code, e_data).1
+}
+
 /// Reads `e-data` as best it can; an undecodable e-data is not an error,
 /// since the error code itself has already been read and is what matters.
 ///

@@ -58,6 +58,7 @@ mod token;
 mod transport;
 mod wire;
 
+pub use decode::ntstatus_of;
 pub use limits::MAX_REPLY_LEN;
 pub use names::{error_name, etype_name, ntstatus_name, padata_name};
 #[cfg(test)]
@@ -66,7 +67,7 @@ pub use reply::{
     AsRepInfo, DecodeError, EtypeHint, KdcReply, KrbError, PaHint, clock_offset, decode_reply,
 };
 pub use request::{AsReqParams, DEFAULT_ETYPES, FAR_FUTURE_UNIX, encode_as_req, random_nonce};
-pub use token::{krb_error_in_gss_token, ticket_in_gss_token};
+pub use token::{krb_error_in_gss_token, ticket_enctype, ticket_in_gss_token};
 pub use transport::{TransportError, exchange_tcp, exchange_udp};
 
 // The protocol numbers the checks match on. They stay here, not in a submodule, because

@@ -67,6 +67,13 @@ pub fn krb_error_in_gss_token(token: &[u8]) -> Option<KrbError> {
     }
 }
 
+/// The enctype of a `Ticket` (DER, `[APPLICATION 1]`): that of the key the service (for a TGT,
+/// krbtgt) holds, as `klist -e` shows it. `None` for anything that is not a ticket.
+pub fn ticket_enctype(ticket: &[u8]) -> Option<i32> {
+    let t: wire::Ticket = ber_decode(ticket, "Ticket").ok()?;
+    Some(t.enc_part.etype)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +114,27 @@ mod tests {
         token.extend_from_slice(&(inner.len() as u16).to_be_bytes());
         token.extend_from_slice(&inner);
         token
+    }
+
+    #[test]
+    fn reads_a_tickets_enctype() {
+        for etype in [18, 23] {
+            let ticket = der(&rk::Ticket {
+                tkt_vno: 5.into(),
+                realm: ks(REALM),
+                sname: pname(2, &["krbtgt", REALM]),
+                enc_part: rk::EncryptedData {
+                    etype,
+                    kvno: Some(2),
+                    cipher: OctetString::from(vec![0xcc; 300]),
+                },
+            });
+            assert_eq!(ticket_enctype(&ticket), Some(etype));
+            for n in 0..ticket.len() {
+                assert_eq!(ticket_enctype(&ticket[..n]), None, "prefix {n}");
+            }
+        }
+        assert_eq!(ticket_enctype(&ap_req_bytes()), None);
     }
 
     #[test]
