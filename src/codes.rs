@@ -356,6 +356,9 @@ codes! {
     KINIT_REALM_UNKNOWN = ("kinit", "kinit-realm-unknown", Fail,
         "MIT cannot find a KDC for the realm (\"Cannot find KDC for realm\"): the realm is not in krb5.conf as spelled.",
         Some("Spell the realm in upper case and add it to [realms] in krb5.conf."));
+    KINIT_RC4 = ("kinit", "kinit-rc4", Warn,
+        "The TGT was issued with RC4 (rc4-hmac, enctype 23): the user's account (or krbtgt) has no AES keys in use. Domain controllers updated for CVE-2026-20833 (April 2026 on) refuse RC4 by default, so this login stops working after the DC update.",
+        Some("Enable AES for the account ('This account supports Kerberos AES 128/256 bit encryption', msDS-SupportedEncryptionTypes 0x18) and reset its password so AES keys are made; keep aes256-cts in krb5.conf's permitted_enctypes."));
     KINIT_ETYPE = ("kinit", "kinit-etype", Fail,
         "The KDC and the client share no encryption type (\"KDC has no support for encryption type\").",
         Some("Enable AES for the account (AD: 'This account supports Kerberos AES 256 bit encryption', then reset the password) or align permitted_enctypes in krb5.conf."));
@@ -382,6 +385,9 @@ codes! {
     SPN_CLOCK_SKEW = ("spn-ticket", "spn-clock-skew", Fail,
         "The KDC rejected the service ticket request because the clocks differ by more than 5 minutes.",
         Some("Synchronise the clocks of the Kubernetes nodes and the domain controllers."));
+    SPN_RC4 = ("spn-ticket", "spn-rc4", Warn,
+        "The service ticket is RC4 (rc4-hmac, enctype 23): the host's computer account has no AES keys, or msDS-SupportedEncryptionTypes allows only RC4. Domain controllers updated for CVE-2026-20833 (April 2026 on) issue AES only by default, and then this host stops working with \"KDC has no support for encryption type\".",
+        Some("Give the computer account AES: set msDS-SupportedEncryptionTypes to 0x18 (AES128+AES256) or 0x1C, e.g. Set-ADComputer HOST -KerberosEncryptionType AES128,AES256, then reset the machine password (Reset-ComputerMachinePassword) so AES keys exist."));
     SPN_ETYPE = ("spn-ticket", "spn-etype", Fail,
         "The KDC cannot issue a ticket for the service in an encryption type the client accepts.",
         Some("Check msDS-SupportedEncryptionTypes on the computer account (enable AES) and permitted_enctypes in krb5.conf."));

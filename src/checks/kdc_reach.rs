@@ -580,6 +580,70 @@ mod tests {
         );
     }
 
+    /// AD's NTSTATUS, when a DC reveals the state to an unauthenticated AS-REQ (Windows does
+    /// for disabled and locked-out accounts), names the state; the Kerberos code alone keeps
+    /// the old meaning.
+    #[test]
+    fn active_directory_states_by_ntstatus() {
+        let cases = [
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_0072,
+                "kdc-account-disabled",
+            ),
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_0193,
+                "kdc-account-expired",
+            ),
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_0234,
+                "kdc-account-locked-out",
+            ),
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_006F,
+                "kdc-logon-hours",
+            ),
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_0070,
+                "kdc-workstation-restricted",
+            ),
+            (
+                kdcproto::KDC_ERR_KEY_EXPIRED,
+                0xC000_0224,
+                "kdc-password-must-change",
+            ),
+            (
+                kdcproto::KDC_ERR_KEY_EXPIRED,
+                0xC000_0071,
+                "kdc-password-expired",
+            ),
+            (12, 0xC000_0413, "kdc-auth-policy"),
+            (
+                kdcproto::KDC_ERR_CLIENT_REVOKED,
+                0xC000_0022,
+                "kdc-user-disabled",
+            ),
+        ];
+        for (kerberos, status, code) in cases {
+            let mut raw = kdcproto::fake_krb_error(kerberos, "R");
+            raw.ntstatus = Some(status);
+            let e = KdcReply::Error(raw);
+            let xs = vec![
+                x(
+                    Transport::Udp,
+                    Outcome::Reply(Box::new(e.clone()), Some(0.0)),
+                ),
+                x(Transport::Tcp, Outcome::Reply(Box::new(e), Some(0.0))),
+            ];
+            let f = decide("R", true, &xs);
+            assert_eq!((f.status, f.code), (Status::Fail, code), "{status:#x}");
+        }
+    }
+
     #[test]
     fn reply_for_another_realm_is_flagged() {
         let xs = vec![

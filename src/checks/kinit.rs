@@ -180,9 +180,16 @@ pub fn decide(
 ) -> Finding {
     match result {
         Ok(tgt) => {
+            let rc4 = tgt
+                .enctypes
+                .is_some_and(|e| e.session == 23 || e.ticket == Some(23));
             let mut f = Finding::new(
                 ID,
-                codes::KINIT_OK,
+                if rc4 {
+                    codes::KINIT_RC4
+                } else {
+                    codes::KINIT_OK
+                },
                 format!(
                     "TGT for {} ({}), valid {} h {} min",
                     tgt.principal,
@@ -192,8 +199,13 @@ pub fn decide(
                 ),
             )
             .evidence("principal", tgt.principal.clone())
+            .evidence("rc4", rc4)
             .evidence("lifetime_s", tgt.lifetime_secs)
             .evidence("credential", credential.kind());
+            if rc4 {
+                f.summary
+                    .push_str("; issued with RC4 (rc4-hmac), which AES-only DCs refuse");
+            }
             if let Some(e) = tgt.enctypes {
                 // What klist -e -f would show: the TGT's enctypes, by name.
                 f = f
@@ -359,6 +371,17 @@ mod tests {
             lifetime_secs: 10 * 3600 - 60,
             enctypes: None,
         };
+        let rc4 = TgtFacts {
+            enctypes: Some(crate::gss::TgtEnctypes {
+                session: 23,
+                ticket: Some(18),
+                forwardable: false,
+            }),
+            ..facts.clone()
+        };
+        let f = decide(Ok(rc4), &pw, "awx@R", None);
+        assert_eq!((f.status, f.code), (Status::Warn, "kinit-rc4"));
+        assert_eq!(f.evidence["session_enctype"], "rc4-hmac");
         let f = decide(Ok(facts), &pw, "awx@R", None);
         assert_eq!((f.status, f.code), (Status::Pass, "kinit-ok"));
         assert_eq!(f.summary, "TGT for awx@R (password), valid 9 h 59 min");

@@ -11,6 +11,9 @@ use crate::gss::{GssFailure, ServiceTicket, krb5_err};
 use crate::report::Finding;
 use crate::settings::Target;
 
+/// rc4-hmac (RFC 4757), the enctype AES-only domain controllers refuse.
+const RC4_HMAC: i32 = 23;
+
 /// Check id.
 pub const ID: &str = "spn-ticket";
 
@@ -95,20 +98,31 @@ pub fn decide(
     let asked = format!("{service}@{target}");
     let predicted = expected_spn_host.map(|h| format!("{service}/{h}"));
     match result {
-        Ok(t) => Finding::new(
-            ID,
-            codes::SPN_TICKET_OK,
-            format!(
-                "service ticket for {}",
-                t.spn
-                    .clone()
-                    .unwrap_or_else(|| format!("{service}/{target}"))
-            ),
-        )
-        .evidence("gss_target_name", asked)
-        .evidence("spn", t.spn)
-        .evidence("ticket_etype", t.ticket_etype)
-        .evidence("token_bytes", t.token_bytes),
+        Ok(t) => {
+            let name = t
+                .spn
+                .clone()
+                .unwrap_or_else(|| format!("{service}/{target}"));
+            // An RC4 ticket works today and breaks on the first AES-only DC: say it now.
+            let (code, summary) = match t.ticket_etype {
+                Some(RC4_HMAC) => (
+                    codes::SPN_RC4,
+                    format!(
+                        "service ticket for {name} is RC4 (rc4-hmac): the host has no AES key in use"
+                    ),
+                ),
+                _ => (codes::SPN_TICKET_OK, format!("service ticket for {name}")),
+            };
+            Finding::new(ID, code, summary)
+                .evidence("gss_target_name", asked)
+                .evidence("spn", t.spn)
+                .evidence("ticket_etype", t.ticket_etype)
+                .evidence(
+                    "ticket_enctype",
+                    t.ticket_etype.map(crate::kdcproto::etype_name),
+                )
+                .evidence("token_bytes", t.token_bytes)
+        }
         Err(e) => {
             let code = classify(&e);
             let spn = predicted
@@ -170,6 +184,24 @@ mod tests {
             let f = decide("HTTP", "h.example", Err(fail(minor)), Some("h.example"));
             assert_eq!((f.status, f.code), (Status::Fail, code));
         }
+    }
+
+    #[test]
+    fn an_rc4_service_ticket_is_a_warning_that_names_the_cause() {
+        let t = ServiceTicket {
+            spn: Some("HTTP/h.example@EXAMPLE.COM".into()),
+            ticket_etype: Some(23),
+            token_bytes: 1400,
+        };
+        let f = decide("HTTP", "h.example", Ok(t), Some("h.example"));
+        assert_eq!((f.status, f.code), (Status::Warn, "spn-rc4"));
+        assert_eq!(f.evidence["ticket_enctype"], "rc4-hmac");
+        assert!(
+            f.hint
+                .as_deref()
+                .unwrap_or(codes::SPN_RC4.hint.unwrap())
+                .contains("msDS-SupportedEncryptionTypes")
+        );
     }
 
     #[test]
