@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from typing import Any, Optional
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,7 +40,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def env(name: str) -> str:
     v = os.environ.get(name)
     if not v:
-        sys.exit("bench.py: $%s is not set; run it through bench/run (inside lab/run --bench-targets N)" % name)
+        sys.exit("bench.py: $%s is not set; run it through bench/run (inside lab/run --bench-targets N)"
+                 % name)
     return v
 
 
@@ -61,7 +61,7 @@ class Proc:
 GNU_TIME = "/usr/bin/time"
 
 
-def measured(argv: list[str], env_: dict[str, str], stdin: Optional[bytes] = None,
+def measured(argv: list[str], env_: dict[str, str], stdin: bytes | None = None,
              timeout: float = 600.0) -> Proc:
     """Run argv under GNU time, wall time measured here; stdout/stderr through temp files.
 
@@ -74,16 +74,16 @@ def measured(argv: list[str], env_: dict[str, str], stdin: Optional[bytes] = Non
             inp.write(stdin)
             inp.seek(0)
         t0 = time.monotonic()
-        p = subprocess.Popen([GNU_TIME, "-q", "-o", tf.name, "-f", "%M %U %S"] + argv, stdin=inp, stdout=out,
+        p = subprocess.Popen([GNU_TIME, "-q", "-o", tf.name, "-f", "%M %U %S", *argv], stdin=inp, stdout=out,
                              stderr=err, env=env_)
         deadline = t0 + timeout
         while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            pid, status, _ = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 p.kill()
-                pid, status, ru = os.wait4(p.pid, 0)
+                pid, status, _ = os.wait4(p.pid, 0)
                 break
             time.sleep(0.002)
         wall = time.monotonic() - t0
@@ -91,7 +91,8 @@ def measured(argv: list[str], env_: dict[str, str], stdin: Optional[bytes] = Non
         out.seek(0)
         err.seek(0)
         try:
-            rss, utime, stime = open(tf.name).read().split()[-3:]
+            with open(tf.name) as f:
+                rss, utime, stime = f.read().split()[-3:]
             rss_kb, cpu = int(rss), float(utime) + float(stime)
         except ValueError:
             rss_kb, cpu = 0, 0.0
@@ -114,7 +115,8 @@ def lab_pids() -> dict[str, list[int]]:
             found["kdc"].append(int(d))
         elif exe == "dnsmasq":
             found["dns"].append(int(d))
-        elif any(c in (b"krblab.standin", b"lab/krblab/standin.py") for c in cmd) and any(c.endswith(b"bench.json") for c in cmd):
+        elif (any(c in (b"krblab.standin", b"lab/krblab/standin.py") for c in cmd)
+              and any(c.endswith(b"bench.json") for c in cmd)):
             found["standin"].append(int(d))
     return found
 
@@ -137,7 +139,8 @@ def cpu_of(pids: list[int]) -> float:
 def udp_rcvbuf_errors() -> int:
     """UDP datagrams dropped for a full socket receive buffer in this network namespace."""
     try:
-        rows = [line.split() for line in open("/proc/net/snmp") if line.startswith("Udp:")]
+        with open("/proc/net/snmp") as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
         return int(rows[1][rows[0].index("RcvbufErrors")])
     except (OSError, IndexError, ValueError):
         return 0
@@ -191,7 +194,8 @@ class Bench:
         self.user = "%s@%s" % (env("KRBPROBE_LAB_USER"), env("KRBPROBE_LAB_REALM"))
         self.password = env("KRBPROBE_LAB_PASSWORD")
         self.tools = env("KRBPROBE_LAB_TOOLS")
-        self.all_targets = [t.strip() for t in open(env("KRBPROBE_LAB_BENCH_TARGETS_FILE")) if t.strip()]
+        with open(env("KRBPROBE_LAB_BENCH_TARGETS_FILE")) as f:
+            self.all_targets = [t.strip() for t in f if t.strip()]
         self.work = tempfile.mkdtemp(prefix="bench.", dir=env("KRBPROBE_LAB_DIR"))
         self.labcpu = LabCpu()
         self.base_env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C.UTF-8",
@@ -208,14 +212,16 @@ class Bench:
     # -- krbprobe ---------------------------------------------------------------
     def krbprobe(self, n: int, extra: list[str], expect_pass: bool) -> Sample:
         e = dict(self.base_env, KRBPROBE_PASSWORD=self.password)
-        argv = [self.binary, "--format", "json", "-u", self.user, "--targets-file", self.targets_file(n)] + extra
+        argv = [self.binary, "--format", "json", "-u", self.user, "--targets-file", self.targets_file(n),
+                *extra]
         before = self.labcpu.snapshot()
         p = measured(argv, e, timeout=max(120.0, 3.0 * n))
         s = Sample(p.wall, p.rss_kb, p.cpu, LabCpu.delta(before, self.labcpu.snapshot()))
         try:
             report = json.loads(p.out)
         except ValueError:
-            s.problems.append("exit %d, no JSON report; stderr: %s" % (p.rc, p.err.decode(errors="replace")[-400:]))
+            s.problems.append("exit %d, no JSON report; stderr: %s"
+                              % (p.rc, p.err.decode(errors="replace")[-400:]))
             return s
         self.mit = report.get("tool", {}).get("mit_krb5", self.mit)
         checks = report.get("checks", [])
@@ -245,10 +251,11 @@ class Bench:
     def manual(self, n: int) -> Sample:
         targets = self.all_targets[:n]
         cc_dir = tempfile.mkdtemp(prefix="manual.", dir=self.work)
-        e = dict(self.base_env, PATH=self.tools + ":" + self.base_env["PATH"], KRB5CCNAME="FILE:" + cc_dir + "/cc")
+        e = dict(self.base_env, PATH=self.tools + ":" + self.base_env["PATH"],
+                 KRB5CCNAME="FILE:" + cc_dir + "/cc")
         problems: list[str] = []
 
-        def run(argv: list[str], stdin: Optional[bytes] = None) -> subprocess.CompletedProcess[bytes]:
+        def run(argv: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
             return subprocess.run(argv, input=stdin, env=e, capture_output=True, check=False)
 
         t0 = time.monotonic()
@@ -289,8 +296,8 @@ class Bench:
         problems: list[str] = []
         before = self.labcpu.snapshot()
         t0 = time.monotonic()
-        r = subprocess.run([os.path.join(self.tools, "kinit"), self.user], input=(self.password + "\n").encode(),
-                           env=e, capture_output=True, check=False)
+        r = subprocess.run([os.path.join(self.tools, "kinit"), self.user],
+                           input=(self.password + "\n").encode(), env=e, capture_output=True, check=False)
         if r.returncode != 0:
             problems.append("kinit: %s" % r.stderr.decode(errors="replace").strip())
         c = measured([self.a.venv_python, os.path.join(REPO, "bench", "pywinrm_identify.py"), self.user,
@@ -336,24 +343,27 @@ def sh(cmd: list[str]) -> str:
 def machine() -> list[tuple[str, str]]:
     cpu = ""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     mem = ""
     try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
     except OSError:
         pass
     osname = ""
     try:
-        for line in open("/etc/os-release"):
-            if line.startswith("PRETTY_NAME="):
-                osname = line.split("=", 1)[1].strip().strip('"')
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"')
     except OSError:
         pass
     return [("CPU", "%s, %d CPUs" % (cpu or platform.processor(), os.cpu_count() or 0)), ("memory", mem),
@@ -385,8 +395,9 @@ def main() -> int:
     bench = Bench(a)
     avail = len(bench.all_targets)
     if max(sizes + msizes + psizes) > avail:
-        sys.exit("bench.py: the lab has %d bench targets, the sizes need %d" % (avail, max(sizes + msizes + psizes)))
-    started = datetime.datetime.now(datetime.timezone.utc)
+        sys.exit("bench.py: the lab has %d bench targets, the sizes need %d"
+                 % (avail, max(sizes + msizes + psizes)))
+    started = datetime.datetime.now(datetime.UTC)
     t_start = time.monotonic()
     log = lambda m: print("bench: %s" % m, file=sys.stderr, flush=True)  # noqa: E731
 
@@ -430,7 +441,7 @@ def main() -> int:
         try:
             for n in sizes:
                 drop[n] = []
-                for r in range(a.drop_repeat):
+                for _ in range(a.drop_repeat):
                     s = bench.krbprobe(n, ["--timeout", drop_timeout], False)
                     drop[n].append(s)
                     drop_codes[n] = s.problems
@@ -446,7 +457,8 @@ def main() -> int:
     out = lines.append
     kv = sh([bench.binary, "--version"]).splitlines()[0] if sh([bench.binary, "--version"]) else "?"
     commit = sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "build.rs"])
+    dirty = sh(["git", "-C", REPO, "status", "--porcelain", "--",
+                "src", "Cargo.toml", "Cargo.lock", "build.rs"])
     pywinrm_v = sh([a.venv_python, "-c", "import importlib.metadata as m; print(m.version('pywinrm'))"])
     setup = dict(x.split("=", 1) for x in os.environ.get("KRBPROBE_LAB_BENCH_SETUP", "").split() if "=" in x)
     out("# krbprobe benchmark (issue 5)")
@@ -458,12 +470,13 @@ def main() -> int:
     out("| --- | --- |")
     for k, v in machine():
         out("| %s | %s |" % (k, v))
-    out("| krbprobe | %s, commit %s%s, `%s` |" % (kv, commit, " + uncommitted changes in src/" if dirty else "",
-                                                    os.path.relpath(bench.binary, REPO)))
+    out("| krbprobe | %s, commit %s%s, `%s` |"
+        % (kv, commit, " + uncommitted changes in src/" if dirty else "",
+           os.path.relpath(bench.binary, REPO)))
     out("| MIT krb5 | %s (krbprobe, static); the lab's KDC and kinit/kvno: Debian's |" % (bench.mit or "?"))
     out("| pywinrm | %s (lab/pywinrm-venv.sh) |" % pywinrm_v)
-    out("| lab | %d bench hosts, WinRM stand-in with %s worker processes; start-up %s ms (default lab: %s ms), "
-        "of which bench SPNs + keytabs %s ms and the stand-in %s ms |"
+    out("| lab | %d bench hosts, WinRM stand-in with %s worker processes; start-up %s ms "
+        "(default lab: %s ms), of which bench SPNs + keytabs %s ms and the stand-in %s ms |"
         % (avail, os.environ.get("KRBPROBE_LAB_BENCH_WORKERS", "?"), setup.get("up_ms", "?"),
            a.lab_default_ms or "?", setup.get("kdc_ms", "?"), setup.get("standin_ms", "?")))
     out("")
@@ -485,8 +498,11 @@ def main() -> int:
         row = ["%d" % n]
         if kp.get(n):
             ss = kp[n]
-            row += [fmt_s(med(ss)) + " (%s–%s)" % (fmt_s(min(s.wall for s in ss)), fmt_s(max(s.wall for s in ss))),
-                    fmt_ms(med(ss) / n), "%.2f s" % med(ss, "cpu") if med(ss, "cpu") >= 0.01 else "< 0.01 s", "%.1f MB" % (max(s.rss_kb for s in ss) / 1024),
+            row += [fmt_s(med(ss)) + " (%s–%s)" % (fmt_s(min(s.wall for s in ss)),
+                                                   fmt_s(max(s.wall for s in ss))),
+                    fmt_ms(med(ss) / n),
+                    "%.2f s" % med(ss, "cpu") if med(ss, "cpu") >= 0.01 else "< 0.01 s",
+                    "%.1f MB" % (max(s.rss_kb for s in ss) / 1024),
                     "%s / %s / %s" % tuple("%.2f s" % statistics.median(s.lab.get(k, 0) for s in ss)
                                            for k in ("standin", "kdc", "dns")),
                     "%d / %d" % (statistics.median(s.lab.get("dns_queries", 0) for s in ss),
@@ -498,8 +514,9 @@ def main() -> int:
         out("| " + " | ".join(row) + " |")
     out("")
     out("Manual sequence: per host `getent hosts NAME`, `getent hosts IP`, a port check "
-        "(`timeout 3 bash -c 'exec 3<>/dev/tcp/HOST/5985'`), `curl -s -o /dev/null -w '%%{http_code}' -X POST "
-        "http://HOST:5985/wsman`; then one `kinit` (password on stdin, `KRB5CCNAME=FILE:` in a temp dir); "
+        "(`timeout 3 bash -c 'exec 3<>/dev/tcp/HOST/5985'`), "
+        "`curl -s -o /dev/null -w '%%{http_code}' -X POST http://HOST:5985/wsman`; "
+        "then one `kinit` (password on stdin, `KRB5CCNAME=FILE:` in a temp dir); "
         "then `kvno HTTP/HOST` per host. One process each, one after the other. "
         "kinit + pywinrm: `kinit`, then one Python process (pywinrm %s, `winrm.Protocol(endpoint, "
         "transport='kerberos')` and one encrypted Identify per host, sequentially). Both include process "
@@ -518,8 +535,8 @@ def main() -> int:
         for cid in picked[shown[-1]].phases:
             cells = []
             for n in shown:
-                v = picked[n].phases.get(cid, [])
-                cells.append("%d / %d ms" % (statistics.median(v), max(v)) if v else "–")
+                ms = picked[n].phases.get(cid, [])
+                cells.append("%d / %d ms" % (statistics.median(ms), max(ms)) if ms else "–")
             out("| %s | %s |" % (cid, " | ".join(cells)))
     if drop:
         out("")
@@ -529,8 +546,8 @@ def main() -> int:
             "packets (`$KRBPROBE_LAB_BENCH_DROP_NFT`); krbprobe with `--timeout %s`, %d run(s) per N."
             % (drop_timeout, a.drop_repeat))
         out("")
-        out("| N | krbprobe wall | limit (3 × timeout) | peak RSS | slowest dns-target / winrm-http / kdc-reach "
-            "| UDP drops | failing checks |")
+        out("| N | krbprobe wall | limit (3 × timeout) | peak RSS "
+            "| slowest dns-target / winrm-http / kdc-reach | UDP drops | failing checks |")
         out("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for n in sizes:
             worst_run = max(drop[n], key=lambda x: x.wall)
@@ -548,10 +565,11 @@ def main() -> int:
     out("| --- | --- | --- | --- |")
     verdicts: list[bool] = []
 
-    def target(num: str, text: str, measured_: str, ok: Optional[bool]) -> None:
+    def target(num: str, text: str, measured_: str, ok: bool | None) -> None:
         if ok is not None:
             verdicts.append(ok)
-        out("| %s | %s | %s | %s |" % (num, text, measured_, "n/a" if ok is None else ("PASS" if ok else "MISS")))
+        out("| %s | %s | %s | %s |"
+            % (num, text, measured_, "n/a" if ok is None else ("PASS" if ok else "MISS")))
 
     if kp.get(1) and man.get(1):
         k1, m1 = med(kp[1]), med(man[1])
@@ -567,8 +585,8 @@ def main() -> int:
         target("1b", "N=1: krbprobe ≤ 1/5 of kinit + pywinrm Identify", "not measured", None)
     if kp.get(50) and man.get(50):
         k50, m50 = med(kp[50]), med(man[50])
-        target("2", "N=50: krbprobe ≤ 1/2 of manual sequence", "%s vs %s (1/%.1f)" % (fmt_s(k50), fmt_s(m50),
-                                                                                     m50 / k50), k50 <= m50 / 2)
+        target("2", "N=50: krbprobe ≤ 1/2 of manual sequence",
+               "%s vs %s (1/%.1f)" % (fmt_s(k50), fmt_s(m50), m50 / k50), k50 <= m50 / 2)
     else:
         target("2", "N=50: krbprobe ≤ 1/2 of manual sequence", "not measured", None)
     big = max(sizes)
@@ -577,7 +595,8 @@ def main() -> int:
         tol = max(0.10, spread(kp[100]), spread(kp[big]))
         target("3", "cost per target at N=%d ≤ at N=100 (noise allowance +%.0f%%: the larger of 10%% and "
                "the spread (max−min)/median of either size's runs)" % (big, tol * 100),
-               "%s vs %s per target (%.2f×)" % (fmt_ms(cbig), fmt_ms(c100), cbig / c100), cbig <= c100 * (1 + tol))
+               "%s vs %s per target (%.2f×)" % (fmt_ms(cbig), fmt_ms(c100), cbig / c100),
+               cbig <= c100 * (1 + tol))
     else:
         target("3", "cost per target at N=1000 ≤ at N=100", "not measured", None)
     if kp.get(big):

@@ -42,7 +42,8 @@ def problems(pod, cm):
         yield "worker: nothing is mounted at /etc/krb5.conf"
     else:
         if krb5.get("subPath") != "krb5.conf":
-            yield "worker: /etc/krb5.conf must be mounted with subPath: krb5.conf (a file, not a directory over /etc)"
+            yield ("worker: /etc/krb5.conf must be mounted with subPath: krb5.conf "
+                   "(a file, not a directory over /etc)")
         if krb5.get("readOnly") is not True:
             yield "worker: /etc/krb5.conf mount should be readOnly"
         vol = volumes.get(krb5.get("name"), {})
@@ -51,7 +52,8 @@ def problems(pod, cm):
             yield f"pod: volume {krb5.get('name')!r} for /etc/krb5.conf is not a configMap volume"
         else:
             if cfg.get("name") != cm.get("metadata", {}).get("name"):
-                yield f"pod: volume uses ConfigMap {cfg.get('name')!r}, the ConfigMap is {cm['metadata'].get('name')!r}"
+                yield (f"pod: volume uses ConfigMap {cfg.get('name')!r}, "
+                       f"the ConfigMap is {cm['metadata'].get('name')!r}")
             paths = {i.get("path"): i.get("key") for i in cfg.get("items", [])} or {"krb5.conf": "krb5.conf"}
             key = paths.get("krb5.conf")
             if key is None:

@@ -62,7 +62,8 @@ def check_file(path, versions):
             try:
                 got = kv.validate(doc, v, strict=True)
             except kv.ValidationError as e:
-                print(f"FAIL {path} document {i} ({what}), Kubernetes {v}: {where(e)}: {e.message}", file=sys.stderr)
+                print(f"FAIL {path} document {i} ({what}), Kubernetes {v}: {where(e)}: {e.message}",
+                      file=sys.stderr)
                 failures += 1
             except (kv.SchemaNotFoundError, kv.VersionNotSupportedError, kv.InvalidSchemaError) as e:
                 print(f"FAIL {path} document {i} ({what}), Kubernetes {v}: {e.message}", file=sys.stderr)
@@ -81,7 +82,8 @@ def main():
     for v in args.versions:
         # kubernetes-validate silently falls back to an older schema for a version it does not ship.
         if v not in shipped:
-            ap.error(f"kubernetes-validate {kv.__version__} ships no schema for {v} (it has {', '.join(shipped)})")
+            ap.error(f"kubernetes-validate {kv.__version__} ships no schema for {v} "
+                     f"(it has {', '.join(shipped)})")
     failures = sum(check_file(p, args.versions) for p in args.files)
     return 1 if failures else 0
 

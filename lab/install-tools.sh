@@ -131,4 +131,4 @@ bad=$(for f in "$tools_root.new"/bin/* "$tools_root.new/plugins/kdb/db2.so"; do
 echo "$want" > "$tools_root.new/.installed-version"
 rm -rf "$tools_root"
 mv "$tools_root.new" "$tools_root"
-log "installed MIT krb5 $want tools: $tools_root/bin ($(ls "$tools_root/bin" | tr '\n' ' '))"
+log "installed MIT krb5 $want tools: $tools_root/bin ($(cd "$tools_root/bin" && echo *))"

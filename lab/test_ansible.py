@@ -36,7 +36,8 @@ from typing import Any
 import pytest
 
 IN_LAB = os.environ.get("KRBPROBE_LAB") == "1"
-pytestmark = pytest.mark.skipif(not IN_LAB, reason="not inside the lab: lab/run -- VENV/bin/pytest lab/test_ansible.py")
+pytestmark = pytest.mark.skipif(not IN_LAB,
+                                reason="not inside the lab: lab/run -- VENV/bin/pytest lab/test_ansible.py")
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOKS = REPO / "playbooks"
@@ -128,7 +129,8 @@ def ansible_env(tmp: Path, callbacks: Path) -> dict[str, str]:
     for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         env.pop(var, None)
     env.update({
-        "PATH": "%s:%s:%s" % (VENV_BIN, os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"), env.get("PATH", "/usr/bin:/bin")),
+        "PATH": "%s:%s:%s" % (VENV_BIN, os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"),
+                              env.get("PATH", "/usr/bin:/bin")),
         "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
         "ANSIBLE_HOME": str(tmp / "ansible-home"),
         "ANSIBLE_LOCAL_TEMP": str(tmp / "local-tmp"),
@@ -146,7 +148,7 @@ def playbook(tmp: Path, callbacks: Path, inventory: str, *args: str, book: str =
              env: dict[str, str] | None = None) -> Run:
     """ansible-playbook BOOK against INVENTORY, credential the AWX way (-u and a password file)."""
     (tmp / "inventory.ini").write_text(inventory)
-    cmd = list(prefix or []) + [str(VENV_BIN / "ansible-playbook"), "-i", str(tmp / "inventory.ini"), book, *args]
+    cmd = [*(prefix or []), str(VENV_BIN / "ansible-playbook"), "-i", str(tmp / "inventory.ini"), book, *args]
     if user is not None:
         cmd += ["-u", user]
     if password is not None:
@@ -216,7 +218,8 @@ def test_healthy_host_passes(module: Path, callbacks: Path, tmp_path: Path) -> N
 
 def test_credential_from_the_inventory(module: Path, callbacks: Path, tmp_path: Path) -> None:
     """ansible_user/ansible_password in the inventory instead of -u and a password file."""
-    inventory = "[windows]\n%s ansible_user=%s ansible_password=%s\n%s" % (WIN01, PRINCIPAL, PASSWORD, WINDOWS_VARS)
+    inventory = "[windows]\n%s ansible_user=%s ansible_password=%s\n%s" % (
+        WIN01, PRINCIPAL, PASSWORD, WINDOWS_VARS)
     run = playbook(tmp_path, callbacks, inventory, user=None, password=None)
     assert run.rc == 0, run.out
     report = run.result(WIN01)["report"]
@@ -225,9 +228,11 @@ def test_credential_from_the_inventory(module: Path, callbacks: Path, tmp_path: 
     assert PASSWORD not in json.dumps(run.results)
 
 
-def test_inventory_credential_wins_over_the_machine_credential(module: Path, callbacks: Path, tmp_path: Path) -> None:
+def test_inventory_credential_wins_over_the_machine_credential(module: Path, callbacks: Path,
+                                                               tmp_path: Path) -> None:
     """As in the winrm connection, ansible_user/ansible_password beat -u and the connection password."""
-    inventory = "[windows]\n%s ansible_user=%s ansible_password=%s\n%s" % (WIN01, PRINCIPAL, PASSWORD, WINDOWS_VARS)
+    inventory = "[windows]\n%s ansible_user=%s ansible_password=%s\n%s" % (
+        WIN01, PRINCIPAL, PASSWORD, WINDOWS_VARS)
     run = playbook(tmp_path, callbacks, inventory, user="nobody@" + REALM, password=MARKER)
     assert run.rc == 0, run.out
     assert run.result(WIN01)["report"]["tool"]["user"] == PRINCIPAL
@@ -272,7 +277,8 @@ def test_broken_host_fails_with_code_and_hint(module: Path, callbacks: Path, tmp
         assert " ".join(("[WARNING]: " + warning).split()) in flat
 
 
-def test_probe_only_reads_the_inventory_hosts_vars_when_delegated(module: Path, callbacks: Path, tmp_path: Path) -> None:
+def test_probe_only_reads_the_inventory_hosts_vars_when_delegated(module: Path, callbacks: Path,
+                                                                  tmp_path: Path) -> None:
     """Delegated to localhost, the probe still uses the Windows host's variables, not localhost's
     (Ansible adds ansible_host=localhost to a delegated task's variables)."""
     inventory = textwrap.dedent("""\
@@ -288,7 +294,8 @@ def test_probe_only_reads_the_inventory_hosts_vars_when_delegated(module: Path, 
     assert finding(report, "ansible-connection")["evidence"]["endpoint"] == "https://%s:5986/wsman" % WIN01
     https = run.result("win06-https")["report"]
     assert https["verdict"] == "pass", run.result("win06-https")["report_lines"]
-    assert finding(https, "ansible-connection")["evidence"]["endpoint"] == "https://kuro-win06.%s:5986/wsman" % DOMAIN
+    assert (finding(https, "ansible-connection")["evidence"]["endpoint"]
+            == "https://kuro-win06.%s:5986/wsman" % DOMAIN)
 
 
 def test_winrm_variables_reach_the_probe(module: Path, callbacks: Path, tmp_path: Path) -> None:
@@ -311,14 +318,16 @@ def test_kinit_mode_manual_uses_the_ticket_cache(module: Path, callbacks: Path, 
     the password, so neither does the probe (the wrong connection password does not matter)."""
     ccache = "FILE:%s" % (tmp_path / "krb5cc_manual")
     kinit = os.path.join(os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"), "kinit")
-    p = subprocess.run([kinit, PRINCIPAL], input=PASSWORD + "\n", env={"KRB5CCNAME": ccache, "PATH": "/usr/bin:/bin"},
+    p = subprocess.run([kinit, PRINCIPAL], input=PASSWORD + "\n",
+                       env={"KRB5CCNAME": ccache, "PATH": "/usr/bin:/bin"},
                        capture_output=True, text=True, check=False)
     assert p.returncode == 0, p.stderr
     inventory = "[windows]\n%s ansible_winrm_kinit_mode=manual\n%s" % (WIN01, WINDOWS_VARS)
     run = playbook(tmp_path, callbacks, inventory, password=MARKER, env={"KRB5CCNAME": ccache})
     assert run.rc == 0, run.out
     report = run.result(WIN01)["report"]
-    assert (report["verdict"], report["tool"]["credential"]) == ("pass", "ccache"), run.result(WIN01)["report_lines"]
+    assert (report["verdict"], report["tool"]["credential"]) == ("pass", "ccache"), \
+        run.result(WIN01)["report_lines"]
     assert_no_secret(MARKER, run)
 
 
@@ -338,7 +347,7 @@ FIDELITY_INVENTORY = textwrap.dedent("""\
     winrm-host-wins ansible_host=127.0.0.20 ansible_winrm_host={win01} ansible_port=5985
     [windows:vars]
     ansible_connection=winrm
-    """)
+    """)  # noqa: E501 - inventory lines, one host each: INI has no line continuation
 FIDELITY_PLAYBOOK = textwrap.dedent("""\
     - name: krbprobe and the real winrm connection, side by side
       hosts: windows
@@ -395,12 +404,14 @@ def winrm_endpoints(run: Run) -> dict[str, str]:
     ("access-denied", "fail", "winrm-auth-access-denied"),
     ("winrm-host-wins", "pass", None),
 ])
-def test_verdict_matches_the_winrm_connection(fidelity: Run, host: str, verdict: str, code: str | None) -> None:
+def test_verdict_matches_the_winrm_connection(fidelity: Run, host: str, verdict: str,
+                                              code: str | None) -> None:
     probe = fidelity.result(host)
     real = fidelity.result(host, "raw")
     lines = probe.get("report_lines", probe)
     assert probe["report"]["verdict"] == verdict, lines
-    assert bool(real.get("failed") or real.get("unreachable")) == (verdict == "fail"), (real.get("msg"), lines)
+    assert bool(real.get("failed") or real.get("unreachable")) == (verdict == "fail"), \
+        (real.get("msg"), lines)
     if code:
         assert code in [c["code"] for c in failures(probe["report"])], lines
     # The same endpoint as the connection (which gets that far unless kinit failed).
@@ -465,30 +476,32 @@ def test_group_in_one_run_matches_the_per_host_runs(fidelity: Run, module: Path,
 
 
 def test_group_of_healthy_hosts_passes(module: Path, callbacks: Path, tmp_path: Path) -> None:
-    inventory = "[windows]\n%s\nkuro-win05.%s\nhttps ansible_host=kuro-win06.%s ansible_port=5986 " \
-        "ansible_winrm_ca_trust_path=%s\n%s" % (WIN01, DOMAIN, DOMAIN, CA_CERT, WINDOWS_VARS)
+    inventory = ("[windows]\n%s\nkuro-win05.%s\nhttps ansible_host=kuro-win06.%s ansible_port=5986 "
+                 "ansible_winrm_ca_trust_path=%s\n%s" % (WIN01, DOMAIN, DOMAIN, CA_CERT, WINDOWS_VARS))
     run = playbook(tmp_path, callbacks, inventory, "-e", "krbprobe_no_shell=true", book="diagnose-group.yml")
     assert run.rc == 0, run.out
     r = run.result("localhost")
     assert r["report"]["verdict"] == "pass", r["report_lines"]
-    assert r["verdicts"] == {h: {"verdict": "pass", "failed": []} for h in (WIN01, "kuro-win05." + DOMAIN, "https")}
+    assert r["verdicts"] == {h: {"verdict": "pass", "failed": []}
+                             for h in (WIN01, "kuro-win05." + DOMAIN, "https")}
     assert r["report"]["tool"]["endpoints"][2] == "https://kuro-win06.%s:5986/wsman" % DOMAIN
 
 
-def test_group_with_two_credentials_fails_naming_the_hosts(module: Path, callbacks: Path, tmp_path: Path) -> None:
+def test_group_with_two_credentials_fails_naming_the_hosts(module: Path, callbacks: Path,
+                                                           tmp_path: Path) -> None:
     inventory = "[windows]\n%s\nother ansible_host=%s ansible_user=awx@%s ansible_password=%s\n%s" % (
         WIN01, WIN01, REALM.lower(), MARKER, WINDOWS_VARS)
     run = playbook(tmp_path, callbacks, inventory, book="diagnose-group.yml")
     assert run.rc == 2, run.out
     flat = " ".join(run.out.split())
-    assert "the hosts of the group differ in their user (%s: %s; other: awx@%s)" % (WIN01, PRINCIPAL, REALM.lower()) \
-        in flat, run.out
+    assert "the hosts of the group differ in their user (%s: %s; other: awx@%s)" % (
+        WIN01, PRINCIPAL, REALM.lower()) in flat, run.out
     assert_no_secret(MARKER, run)
 
 
 def test_group_unknown(module: Path, callbacks: Path, tmp_path: Path) -> None:
-    run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, WINDOWS_VARS), "-e", "krbprobe_group=linux",
-                   book="diagnose-group.yml")
+    run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, WINDOWS_VARS),
+                   "-e", "krbprobe_group=linux", book="diagnose-group.yml")
     assert run.rc == 2, run.out
     assert "no inventory group 'linux' (groups: windows)" in run.out
 
@@ -529,17 +542,19 @@ def test_cli_reads_an_inventory_as_ansible_does(module: Path, callbacks: Path, t
     real `ansible-inventory --list`, probes the same hosts at the same endpoints with the same
     SPNs as the module, whose action plugin lets Ansible resolve every variable."""
     inventory = CLI_INVENTORY.format(domain=DOMAIN, ca=CA_CERT, win01=WIN01)
-    by_ansible = playbook(tmp_path, callbacks, inventory, "-e", "krbprobe_group=domain", "-e", "krbprobe_no_shell=true",
-                          book="diagnose-group.yml")
+    by_ansible = playbook(tmp_path, callbacks, inventory, "-e", "krbprobe_group=domain",
+                          "-e", "krbprobe_no_shell=true", book="diagnose-group.yml")
     want = connection_view(by_ansible.result("localhost")["report"])
     assert [t for t, _, _ in want] == ["kuro-win01." + DOMAIN, "kuro-win02." + DOMAIN, "https", "ip-override",
                                        "kuro-win09." + DOMAIN], by_ansible.out
-    listed = subprocess.run([str(VENV_BIN / "ansible-inventory"), "-i", str(tmp_path / "inventory.ini"), "--list"],
+    listed = subprocess.run([str(VENV_BIN / "ansible-inventory"), "-i", str(tmp_path / "inventory.ini"),
+                             "--list"],
                             env=ansible_env(tmp_path, tmp_path), capture_output=True, text=True, check=False)
     assert listed.returncode == 0, listed.stderr
     (tmp_path / "inventory.json").write_text(listed.stdout)
     for source in ("inventory.ini", "inventory.json"):
-        p = subprocess.run([str(module), "--format", "json", "--no-shell", "-u", PRINCIPAL, "--ee-check", "never",
+        p = subprocess.run([str(module), "--format", "json", "--no-shell", "-u", PRINCIPAL,
+                            "--ee-check", "never",
                             "--targets-file", str(tmp_path / source), "--group", "domain"],
                            capture_output=True, text=True, timeout=60, check=False)
         report = json.loads(p.stdout)
@@ -557,7 +572,8 @@ def test_wrong_password_never_printed_even_with_vvv(module: Path, callbacks: Pat
     run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, WINDOWS_VARS), "-vvv", password=MARKER)
     assert run.rc == 2, run.out
     report = run.result(WIN01)["report"]
-    assert [c["code"] for c in failures(report)][:1] == ["kinit-password-wrong"], run.result(WIN01)["report_lines"]
+    assert [c["code"] for c in failures(report)][:1] == ["kinit-password-wrong"], \
+        run.result(WIN01)["report_lines"]
     assert "EXEC" in run.out   # -vvv really is verbose
     assert_no_secret(MARKER, run)
 
@@ -589,8 +605,10 @@ def module_args(tmp: Path, **args: Any) -> Path:
 def run_module(path: Path) -> tuple[dict[str, Any], str]:
     """The module as Ansible runs a binary module (MODULE ARGS_FILE), in an environment like an
     execution environment's: kinit on PATH."""
-    env = dict(os.environ, PATH="%s:%s" % (os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"), os.environ.get("PATH", "")))
-    p = subprocess.run([str(MODULE), str(path)], capture_output=True, text=True, timeout=120, env=env, check=False)
+    env = dict(os.environ,
+               PATH="%s:%s" % (os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"), os.environ.get("PATH", "")))
+    p = subprocess.run([str(MODULE), str(path)], capture_output=True, text=True, timeout=120, env=env,
+                       check=False)
     out = p.stdout.strip()
     doc, end = json.JSONDecoder().raw_decode(out)
     assert end == len(out), "more than one JSON document on stdout: %r" % out[end:]
@@ -628,8 +646,8 @@ def test_module_comma_separated_targets(module: Path, tmp_path: Path) -> None:
     doc, _ = run_module(path)
     assert "ee-runtime" not in [c["id"] for c in doc["report"]["checks"]]
     assert doc["report"]["tool"]["targets"] == [WIN01, "kuro-win02." + DOMAIN]
-    assert [(c["target"], c["code"]) for c in failures(doc["report"])] == [("kuro-win02." + DOMAIN, "spn-unknown")], \
-        failures(doc["report"])
+    assert [(c["target"], c["code"]) for c in failures(doc["report"])] \
+        == [("kuro-win02." + DOMAIN, "spn-unknown")], failures(doc["report"])
 
 
 # ------------------------------------------------------------------ investigate.yml
@@ -647,7 +665,8 @@ def test_investigate_shows_the_pod(module: Path, callbacks: Path, tmp_path: Path
                    prefix=prefix)
     assert run.rc == 0, run.out
     assert "krb5.conf: /etc/krb5.conf exists" in run.out
-    assert re.search(r"mounted: yes, a Kubernetes ConfigMap/Secret volume: \S*/volume-subpaths/krb5-conf/worker/0", run.out), run.out
+    assert re.search(r"mounted: yes, a Kubernetes ConfigMap/Secret volume: "
+                     r"\S*/volume-subpaths/krb5-conf/worker/0", run.out), run.out
     assert "default_realm = %s" % REALM in run.out
     assert re.search(r"kinit: /\S+/kinit", run.out), run.out
     assert "uid: uid=0(root)" in run.out

@@ -15,4 +15,5 @@ if [ "$#" -eq 0 ]; then
 fi
 # The lab's password is a fixed, documented lab value (lab/README.md), handed over through
 # the environment as a user would, never on the command line.
+# shellcheck disable=SC2016 # the single quotes are meant: the inner bash expands the lab's variables
 exec lab/run -q -- bash -c 'KRBPROBE_PASSWORD="$KRBPROBE_LAB_PASSWORD" exec "$0" -u "$KRBPROBE_LAB_USER@$KRBPROBE_LAB_REALM" "$@"' "$bin" "$@"

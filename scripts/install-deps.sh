@@ -45,6 +45,7 @@ BUILD_PACKAGES=(
 # NOTE: Debian 12 has no "libverto-libevent1" (no installation candidate);
 # libverto1's backends in bookworm are libverto-libev1 and libverto-glib1,
 # so libverto-libev1 is listed instead.
+# The lint (scripts/lint.sh, a step of scripts/test.sh) runs shellcheck over every shell script.
 LAB_PACKAGES=(
     dnsmasq-base
     libfaketime
@@ -60,6 +61,7 @@ LAB_PACKAGES=(
     libverto1
     libverto-libev1
     libss2
+    shellcheck
 )
 
 RUST_TARGET=x86_64-unknown-linux-musl

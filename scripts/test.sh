@@ -2,6 +2,7 @@
 # scripts/test.sh - the README's test command: every test krbprobe has.
 #   1. setup (idempotent): packages, lab tools, static MIT krb5
 #   2. rustfmt and clippy (-D warnings)
+#   2a. the lab's Python and the shell scripts: ruff, mypy, shellcheck (scripts/lint.sh)
 #   2b. cargo-deny: licenses, bans, sources; advisories when the RustSec DB is reachable
 #   3. the release binary is statically linked and names its MIT krb5
 #   4. unit, CLI, snapshot and MIT-differential tests (cargo test)
@@ -22,6 +23,9 @@ scripts/setup.sh
 step "rustfmt and clippy"
 cargo fmt --all -- --check
 cargo clippy --all-targets --features lab -- -D warnings
+
+step "Python and shell lint: ruff, mypy, shellcheck (scripts/lint.sh, pyproject.toml)"
+scripts/lint.sh
 
 step "lab/scenarios.toml is valid and lab/README.md's generated tables are current"
 PYTHONPATH=lab python3 -m krblab.readme --check

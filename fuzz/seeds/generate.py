@@ -152,8 +152,8 @@ QUIRKS = """\
     kuro-win01.kurokobo.internal. = KUROKOBO.INTERNAL
 """
 
-MODULE = "module /usr/lib/x86_64-linux-gnu/krb5/plugins/profile/ldap.so:ou=krb5,dc=example\n" \
-    "[libdefaults]\n    default_realm = IGNORED.EXAMPLE\n"
+MODULE = ("module /usr/lib/x86_64-linux-gnu/krb5/plugins/profile/ldap.so:ou=krb5,dc=example\n"
+          "[libdefaults]\n    default_realm = IGNORED.EXAMPLE\n")
 
 SYNTAX_ERRORS = [
     ("missing-equals.conf", "[libdefaults]\n    default_realm EXAMPLE.COM\n"),
@@ -174,7 +174,8 @@ def krb5_conf():
     # A value longer than MIT's 2047-byte fgets buffer, and bytes that are not UTF-8.
     write("krb5_conf", "long-line.conf",
           "[libdefaults]\n    permitted_enctypes = " + "aes256-cts " * 200 + "\n[realms]\n    X = {\n    }\n")
-    write("krb5_conf", "latin1.conf", b"[realms]\n    M\xdcNCHEN.EXAMPLE = {\n        kdc = kdc\x00.m\xfcnchen\n    }\n")
+    write("krb5_conf", "latin1.conf",
+          b"[realms]\n    M\xdcNCHEN.EXAMPLE = {\n        kdc = kdc\x00.m\xfcnchen\n    }\n")
     for name, text in SYNTAX_ERRORS:
         write("krb5_conf", name, text)
 
@@ -402,7 +403,8 @@ def winrm_multipart():
     # Without the tab before Content-Type of the octet-stream part, as some servers write it.
     body = multipart_body(krb, 9, b"\x01" * 60, b"\x02" * 9)
     write("winrm_multipart", "no-tab.bin",
-          body.replace(b"\tContent-Type: application/octet-stream", b"Content-Type: application/octet-stream"))
+          body.replace(b"\tContent-Type: application/octet-stream",
+                       b"Content-Type: application/octet-stream"))
 
 
 # --- Ansible inventories (--targets-file) ------------------------------------------------------

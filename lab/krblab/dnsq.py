@@ -14,13 +14,22 @@ import random
 import socket
 import struct
 import sys
+from typing import TypedDict
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "TXT": 16, "AAAA": 28, "SRV": 33, "ANY": 255}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
 
-def encode_name(name):
+class Reply(TypedDict):
+    """A DNS reply: the rcode's name, the AA bit and (name, type, ttl, data) per answer."""
+
+    rcode: str
+    aa: int
+    answers: list[tuple[str, str, int, str]]
+
+
+def encode_name(name: str) -> bytes:
     out = b""
     for label in name.rstrip(".").split("."):
         if label:
@@ -28,8 +37,8 @@ def encode_name(name):
     return out + b"\0"
 
 
-def read_name(msg, off):
-    labels = []
+def read_name(msg: bytes, off: int) -> tuple[str, int]:
+    labels: list[str] = []
     jumped = False
     end = off
     for _ in range(128):
@@ -50,7 +59,7 @@ def read_name(msg, off):
     return ".".join(labels) + ".", end
 
 
-def query(server, port, name, qtype, timeout=2.0):
+def query(server: str, port: int, name: str, qtype: int, timeout: float = 2.0) -> Reply:
     qid = random.randint(0, 0xFFFF)
     pkt = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + encode_name(name) + struct.pack(">HH", qtype, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -62,13 +71,13 @@ def query(server, port, name, qtype, timeout=2.0):
                 return parse(msg)
 
 
-def parse(msg):
-    _qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", msg[:12])
+def parse(msg: bytes) -> Reply:
+    _qid, flags, qd, an, _ns, _ar = struct.unpack(">HHHHHH", msg[:12])
     off = 12
     for _ in range(qd):
         _n, off = read_name(msg, off)
         off += 4
-    answers = []
+    answers: list[tuple[str, str, int, str]] = []
     for _ in range(an):
         rname, off = read_name(msg, off)
         rtype, _rclass, ttl, rdlen = struct.unpack(">HHIH", msg[off:off + 10])
@@ -84,7 +93,8 @@ def parse(msg):
             prio, weight, port = struct.unpack(">HHH", rd[:6])
             data = "%d %d %d %s" % (prio, weight, port, read_name(msg, off + 6)[0])
         elif rtype == 16:
-            parts, i = [], 0
+            parts: list[str] = []
+            i = 0
             while i < len(rd):
                 parts.append(rd[i + 1:i + 1 + rd[i]].decode("utf-8", "replace"))
                 i += 1 + rd[i]
@@ -96,7 +106,7 @@ def parse(msg):
     return {"rcode": RCODES.get(flags & 0xF, str(flags & 0xF)), "aa": (flags >> 10) & 1, "answers": answers}
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", default="127.0.0.53")
     ap.add_argument("--port", type=int, default=53)

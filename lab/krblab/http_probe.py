@@ -29,7 +29,7 @@ import ssl
 import sys
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("host")
     ap.add_argument("port", type=int)
@@ -49,15 +49,19 @@ def main():
     gss_ctx = gss_scheme = None
     if a.gss:
         import base64
+
         import gssapi
         gss_scheme, _, mech = a.gss.partition(":")
         oid = gssapi.MechType.kerberos if mech in ("", "krb5") else gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
         gss_ctx = gssapi.SecurityContext(
             name=gssapi.Name(a.spn or "HTTP@" + a.host, gssapi.NameType.hostbased_service), mech=oid,
-            flags=gssapi.RequirementFlag.mutual_authentication | gssapi.RequirementFlag.out_of_sequence_detection,
+            flags=(gssapi.RequirementFlag.mutual_authentication
+                   | gssapi.RequirementFlag.out_of_sequence_detection),
             usage="initiate")
         a.header.append("Authorization: %s %s" % (gss_scheme, base64.b64encode(gss_ctx.step()).decode()))
 
+    conn: http.client.HTTPConnection
+    tls: ssl.SSLSocket | None = None  # https: the connection's socket
     try:
         if a.https:
             ctx = ssl.create_default_context(cafile=a.cafile)
@@ -84,7 +88,7 @@ def main():
     except ConnectionRefusedError as e:
         print("error=refused %s" % e)
         return 1
-    except (socket.timeout, TimeoutError) as e:
+    except TimeoutError as e:
         print("error=timeout %s" % e)
         return 1
     except ssl.SSLError as e:
@@ -99,6 +103,7 @@ def main():
     if gss_ctx is not None:
         import base64
         import re
+
         import gssapi
         offers = ", ".join(resp.headers.get_all("WWW-Authenticate") or [])
         m = re.search(r"(?:^|,)\s*%s\s+([A-Za-z0-9+/=]+)" % gss_scheme, offers)
@@ -112,11 +117,12 @@ def main():
                 print("gss-result=error %s" % e)
     print("body-length=%d" % len(data))
     print("body-head=%r" % data[:120])
-    if a.https and not a.insecure:
-        cert = conn.sock.getpeercert()
+    if tls is not None and not a.insecure:
+        cert = tls.getpeercert()
+        assert cert is not None, "verified TLS (CERT_REQUIRED) without a peer certificate"
         subj = ",".join("%s=%s" % kv for rdn in cert.get("subject", ()) for kv in rdn)
         san = ",".join("%s:%s" % kv for kv in cert.get("subjectAltName", ()))
-        print("tls-subject=%s tls-san=%s tls-version=%s" % (subj, san, conn.sock.version()))
+        print("tls-subject=%s tls-san=%s tls-version=%s" % (subj, san, tls.version()))
     conn.close()
     return 0
 

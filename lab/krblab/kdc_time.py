@@ -18,9 +18,10 @@ import socket
 import struct
 import sys
 import time
+from typing import TypedDict
 
 
-def der(tag, content):
+def der(tag: int, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
         ln = bytes([n])
@@ -30,28 +31,28 @@ def der(tag, content):
     return bytes([tag]) + ln + content
 
 
-def ctx(n, content):  # [n] EXPLICIT, constructed
+def ctx(n: int, content: bytes) -> bytes:  # [n] EXPLICIT, constructed
     return der(0xA0 | n, content)
 
 
-def integer(v):
+def integer(v: int) -> bytes:
     b = v.to_bytes(max(1, (v.bit_length() + 8) // 8), "big", signed=True)
     return der(0x02, b)
 
 
-def gstring(s):
+def gstring(s: str) -> bytes:
     return der(0x1B, s.encode())
 
 
-def seq(*items):
+def seq(*items: bytes) -> bytes:
     return der(0x30, b"".join(items))
 
 
-def principal(name_type, *parts):
+def principal(name_type: int, *parts: str) -> bytes:
     return seq(ctx(0, integer(name_type)), ctx(1, seq(*[gstring(p) for p in parts])))
 
 
-def as_req(realm, user):
+def as_req(realm: str, user: str) -> bytes:
     till = ctx(5, der(0x18, b"20370913024805Z"))
     body = seq(
         ctx(0, der(0x03, b"\x00\x50\x00\x00\x00")),  # forwardable, renewable...
@@ -65,7 +66,7 @@ def as_req(realm, user):
     return der(0x6A, seq(ctx(1, integer(5)), ctx(2, integer(10)), ctx(4, body)))
 
 
-def parse_tlv(buf, off):
+def parse_tlv(buf: bytes, off: int) -> tuple[int, bytes, int]:
     tag = buf[off]
     ln = buf[off + 1]
     off += 2
@@ -76,12 +77,20 @@ def parse_tlv(buf, off):
     return tag, buf[off:off + ln], off + ln
 
 
-def parse_krb_error(msg):
+class KrbError(TypedDict):
+    """The fields of a KRB-ERROR this tool prints."""
+
+    stime: str  # KerberosTime, e.g. "20260101001000Z"
+    susec: int
+    error: int
+
+
+def parse_krb_error(msg: bytes) -> KrbError | None:
     tag, body, _ = parse_tlv(msg, 0)
     if tag != 0x7E:
         return None
     _t, seqc, _ = parse_tlv(body, 0)
-    fields = {}
+    fields: dict[int, bytes] = {}
     off = 0
     while off < len(seqc):
         t, v, off = parse_tlv(seqc, off)
@@ -93,7 +102,7 @@ def parse_krb_error(msg):
     }
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("host")
     ap.add_argument("--port", type=int, default=88)
@@ -130,7 +139,7 @@ def main():
     if err is None:
         print("%s error=not-a-krb-error reply=%s" % (where, reply[:16].hex()))
         return 3
-    st = datetime.datetime.strptime(err["stime"], "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    st = datetime.datetime.strptime(err["stime"], "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.UTC)
     kdc = st.timestamp() + err["susec"] / 1e6
     print("%s error=%d stime=%s.%06dZ skew=%+.1fs" % (
         where, err["error"], st.strftime("%Y-%m-%dT%H:%M:%S"), err["susec"], kdc - now))

@@ -103,7 +103,7 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any
 from xml.sax.saxutils import escape
 
 try:  # Debian's python3-gssapi (MIT krb5); optional: without it nothing is verified
@@ -181,7 +181,7 @@ IDENTIFY_RESPONSE = identify_response(False)
 class Response:
     """What a behaviour wants sent: status, reason phrase, headers, body."""
 
-    def __init__(self, status: int, reason: str = "", headers: Optional[list[tuple[str, str]]] = None,
+    def __init__(self, status: int, reason: str = "", headers: list[tuple[str, str]] | None = None,
                  body: bytes = b"") -> None:
         self.status = status
         self.reason = reason
@@ -238,7 +238,7 @@ class ShellTable:
             self._shells[sid] = set()
         return sid
 
-    def add_command(self, sid: str) -> Optional[str]:
+    def add_command(self, sid: str) -> str | None:
         """Start a command in shell sid; None if the shell does not exist."""
         cid = new_guid()
         with self._lock:
@@ -275,7 +275,7 @@ class WsmanRequest:
                     self.shell_id = (sel.text or "").strip()
 
     @staticmethod
-    def _text(parent: Optional[ET.Element], tag: str) -> str:
+    def _text(parent: ET.Element | None, tag: str) -> str:
         if parent is None:
             return ""
         el = parent.find(tag)
@@ -285,7 +285,7 @@ class WsmanRequest:
         """A wsmid:Identify request (no WS-Addressing action)."""
         return self.body is not None and self.body.find("{%s}Identify" % NS_WSMID) is not None
 
-    def body_child(self, tag: str) -> Optional[ET.Element]:
+    def body_child(self, tag: str) -> ET.Element | None:
         """The first element named tag anywhere in the body."""
         if self.body is None:
             return None
@@ -381,7 +381,7 @@ class Wsman:
         return 200, soap_envelope(NS_RSP + "/SendResponse", mid, "<rsp:SendResponse/>")
 
     @staticmethod
-    def _child_text(parent: Optional[ET.Element], local: str, default: str) -> str:
+    def _child_text(parent: ET.Element | None, local: str, default: str) -> str:
         if parent is None:
             return default
         el = parent.find("{%s}%s" % (NS_RSP, local))
@@ -405,7 +405,7 @@ def tls_server_end_point(cert_pem_path: str) -> bytes:
 class GssFailure(Exception):
     """The acceptor refused a token; error_token is MIT's KRB-ERROR, if any."""
 
-    def __init__(self, message: str, error_token: Optional[bytes]) -> None:
+    def __init__(self, message: str, error_token: bytes | None) -> None:
         super().__init__(message)
         self.error_token = error_token
 
@@ -413,7 +413,7 @@ class GssFailure(Exception):
 class Acceptor:
     """A GSSAPI acceptor for one listener: keytab, acceptor name, channel bindings."""
 
-    def __init__(self, keytab: str, spn: Optional[str], cbt_app_data: Optional[bytes]) -> None:
+    def __init__(self, keytab: str, spn: str | None, cbt_app_data: bytes | None) -> None:
         assert gssraw is not None
         name = None
         if spn:
@@ -529,17 +529,17 @@ class Behaviour:
         """WWW-Authenticate values offered on a 401, in order."""
         return []
 
-    def unauthorized(self, extra: Optional[list[tuple[str, str]]] = None) -> Response:
+    def unauthorized(self, extra: list[tuple[str, str]] | None = None) -> Response:
         """401 as WinRM sends it: empty reason phrase, empty body, the challenges."""
         hdrs = extra if extra is not None else [("WWW-Authenticate", c) for c in self.challenges()]
-        return Response(401, "", hdrs + [("Content-Length", "0")])
+        return Response(401, "", [*hdrs, ("Content-Length", "0")])
 
-    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
+    def authenticate(self, handler: Handler, scheme: str, credentials: str, body: bytes) -> Response:
         """Called for POST /wsman with an Authorization header.
         scheme: e.g. "Negotiate"; credentials: the rest of the header."""
         return self.unauthorized()
 
-    def continue_session(self, handler: "Handler", body: bytes) -> Optional[Response]:
+    def continue_session(self, handler: Handler, body: bytes) -> Response | None:
         """Called for POST /wsman without an Authorization header: a Response if
         the connection is already authenticated, else None (-> 401)."""
         return None
@@ -552,7 +552,7 @@ class NegotiateBehaviour(Behaviour):
 
     def __init__(self, listener: dict[str, Any], options: dict[str, Any]) -> None:
         super().__init__(listener, options)
-        self.acceptor: Optional[Acceptor] = None
+        self.acceptor: Acceptor | None = None
         self.acceptor_error = ""
         keytab = listener.get("keytab") or options.get("keytab")
         if not HAVE_GSSAPI:
@@ -579,7 +579,7 @@ class NegotiateBehaviour(Behaviour):
     def challenges(self) -> list[str]:
         return ["Negotiate", "Kerberos"]
 
-    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
+    def authenticate(self, handler: Handler, scheme: str, credentials: str, body: bytes) -> Response:
         if scheme.lower() not in ("negotiate", "kerberos"):
             handler.gss = None
             return self.unauthorized()
@@ -627,12 +627,12 @@ class NegotiateBehaviour(Behaviour):
             resp.headers.insert(0, ("WWW-Authenticate", "%s %s" % (scheme, out)))
         return resp
 
-    def continue_session(self, handler: "Handler", body: bytes) -> Optional[Response]:
+    def continue_session(self, handler: Handler, body: bytes) -> Response | None:
         if handler.gss is None:
             return None
         return self.exchange(handler, body)
 
-    def exchange(self, handler: "Handler", body: bytes) -> Response:
+    def exchange(self, handler: Handler, body: bytes) -> Response:
         """One WS-Management request on an authenticated connection."""
         sess = handler.gss
         assert sess is not None
@@ -678,7 +678,7 @@ class BasicOnlyBehaviour(Behaviour):
     def challenges(self) -> list[str]:
         return ['Basic realm="WSMAN"']
 
-    def authenticate(self, handler: "Handler", scheme: str, credentials: str, body: bytes) -> Response:
+    def authenticate(self, handler: Handler, scheme: str, credentials: str, body: bytes) -> Response:
         if scheme.lower() != "basic":
             return self.unauthorized()
         try:
@@ -705,7 +705,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_HEADER
     sys_version = ""
-    server: "Server"
+    server: Server
 
     timeout = 30  # seconds a connection may idle
 
@@ -714,8 +714,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.gss: Optional[GssSession] = None
-        self.gss_partial: Optional[tuple[str, Any]] = None
+        self.gss: GssSession | None = None
+        self.gss_partial: tuple[str, Any] | None = None
         if self.server.ssl_context is not None:
             self.request.do_handshake()
 
@@ -723,7 +723,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         lst = self.server.listener
         line = "%s %s:%d %s %s\n" % (
-            datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             lst["host"], lst["port"], self.client_address[0], format % args)
         with self.server.log_lock:
             self.server.log_file.write(line)
@@ -778,7 +778,7 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
-    ssl_context: Optional[ssl.SSLContext] = None
+    ssl_context: ssl.SSLContext | None = None
     listener: dict[str, Any]
     behaviour: Behaviour
     log_file: Any
@@ -851,7 +851,8 @@ def main() -> int:
     if not listeners:
         ap.error("no listeners (use --listen or --config)")
 
-    log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr
+    # The log stays open for the life of the process (or is stderr, which is not ours to close).
+    log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr  # noqa: SIM115
     for lst in listeners:
         if lst["behaviour"] not in BEHAVIOURS:
             raise SystemExit("unknown behaviour %r (known: %s)" % (lst["behaviour"], ", ".join(BEHAVIOURS)))
@@ -901,8 +902,8 @@ def main() -> int:
     return 0
 
 
-def make_server(lst: dict[str, Any], a: argparse.Namespace, options: dict[str, Any], domain: Optional[str],
-                realm: Optional[str], log_file: Any, log_lock: threading.Lock) -> Server:
+def make_server(lst: dict[str, Any], a: argparse.Namespace, options: dict[str, Any], domain: str | None,
+                realm: str | None, log_file: Any, log_lock: threading.Lock) -> Server:
     """Bind one listener and give it its behaviour (and acceptor)."""
     cls = BEHAVIOURS[lst["behaviour"]]
     try:
@@ -934,7 +935,8 @@ def log_acceptor_errors(servers: list[Server], log_file: Any) -> None:
     for srv in servers:
         err = getattr(srv.behaviour, "acceptor_error", "")
         if err:
-            log_file.write("winrm_standin: %s:%d acceptor: %s\n" % (srv.listener["host"], srv.listener["port"], err))
+            log_file.write("winrm_standin: %s:%d acceptor: %s\n"
+                           % (srv.listener["host"], srv.listener["port"], err))
 
 
 def write_ready_file(path: str) -> None:
@@ -949,7 +951,7 @@ def write_ready_file(path: str) -> None:
 
 
 def serve_workers(a: argparse.Namespace, listeners: list[dict[str, Any]], options: dict[str, Any],
-                  domain: Optional[str], realm: Optional[str], log_file: Any) -> int:
+                  domain: str | None, realm: str | None, log_file: Any) -> int:
     """Fork a.workers processes, each serving every Nth listener; wait for SIGTERM."""
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -1024,7 +1026,7 @@ def serve_workers(a: argparse.Namespace, listeners: list[dict[str, Any]], option
 
 
 def worker_main(index: int, listeners: list[dict[str, Any]], a: argparse.Namespace, options: dict[str, Any],
-                domain: Optional[str], realm: Optional[str], ready_fd: int) -> int:
+                domain: str | None, realm: str | None, ready_fd: int) -> int:
     """One worker: bind its listeners, then accept on all of them from one selector."""
     try:  # die with the parent (PR_SET_PDEATHSIG), like lab/run's own services
         import ctypes
@@ -1034,7 +1036,8 @@ def worker_main(index: int, listeners: list[dict[str, Any]], a: argparse.Namespa
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr
+    # The log stays open for the life of the process (or is stderr, which is not ours to close).
+    log_file = open(a.log, "a", buffering=1) if a.log else sys.stderr  # noqa: SIM115
     log_lock = threading.Lock()
     servers = [make_server(lst, a, options, domain, realm, log_file, log_lock) for lst in listeners]
     log_file.write("winrm_standin: worker %d pid %d: %d listeners\n" % (index, os.getpid(), len(servers)))

@@ -37,8 +37,8 @@ NOT_MIRRORED = {
     ),
     "ansible_winrm_message_encryption": (
         lambda v: str(v).lower() == "never",
-        "ansible_winrm_message_encryption=never: krbprobe encrypts the messages as pywinrm's "
-        "default (auto) does",
+        ("ansible_winrm_message_encryption=never: krbprobe encrypts the messages as pywinrm's "
+         "default (auto) does"),
     ),
 }
 
@@ -278,7 +278,8 @@ def merge_run_wide(
     """
     out: dict[str, t.Any] = {}
     # The credential first: when the users differ, that is the message to see.
-    keys = sorted({k for _, opts in per_host for k in opts} - set(args), key=lambda k: (k not in MUST_AGREE, k != "user", k))
+    keys = sorted({k for _, opts in per_host for k in opts} - set(args),
+                  key=lambda k: (k not in MUST_AGREE, k != "user", k))
     first_host = per_host[0][0]
     for key in keys:
         # Hosts by value, in order; the value itself is shown only for the user.
@@ -352,7 +353,8 @@ def report_lines(report: dict[str, t.Any]) -> list[str]:
     def line(check: dict[str, t.Any]) -> list[str]:
         status = str(check.get("status", ""))
         where = " %s" % check["target"] if check.get("target") else ""
-        out = ["%-4s %s%s: %s [%s]" % (status.upper(), check.get("id"), where, check.get("summary"), check.get("code"))]
+        out = ["%-4s %s%s: %s [%s]"
+               % (status.upper(), check.get("id"), where, check.get("summary"), check.get("code"))]
         if status in ("fail", "warn") and check.get("hint"):
             out.append("     hint: %s" % check["hint"])
         return out
@@ -378,6 +380,7 @@ def report_lines(report: dict[str, t.Any]) -> list[str]:
                 lines += line(check)
     lines.append(
         "%s: %d passed, %d warned, %d failed, %d skipped"
-        % (str(report.get("verdict", "")).upper(), counts["pass"], counts["warn"], counts["fail"], counts["skip"])
+        % (str(report.get("verdict", "")).upper(),
+           counts["pass"], counts["warn"], counts["fail"], counts["skip"])
     )
     return lines
