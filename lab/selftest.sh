@@ -19,7 +19,6 @@ if [[ ${KRBPROBE_LAB:-} != 1 ]]; then
     exit 2
 fi
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$KRBPROBE_LAB_TOOLS
 C=$KRBPROBE_LAB_KRB5_CONFS
 PW=$KRBPROBE_LAB_PASSWORD
@@ -46,6 +45,8 @@ run() {
     ELAPSED=$(( $(now_ms) - s ))
 }
 
+# sed, not ${OUT//...}: the prefix goes on every line, the first one included.
+# shellcheck disable=SC2001
 show() { sed 's/^/      | /' <<<"$OUT"; }
 
 # result NAME COND-STATUS [NOTE]

@@ -26,14 +26,16 @@ from typing import Any
 import pytest
 
 IN_LAB = os.environ.get("KRBPROBE_LAB") == "1"
-pytestmark = pytest.mark.skipif(not IN_LAB, reason="not inside the lab: lab/run -- VENV/bin/pytest lab/test_pywinrm.py")
+pytestmark = pytest.mark.skipif(
+    not IN_LAB, reason="not inside the lab: lab/run -- VENV/bin/pytest lab/test_pywinrm.py")
 
 if IN_LAB:
     import kerberos
     import requests
-    import winrm
-    from winrm.exceptions import InvalidCredentialsError, WinRMTransportError, WSManFaultError
+    from winrm.exceptions import WinRMTransportError
     from winrm.vendor.requests_kerberos.exceptions import KerberosExchangeError
+
+    import winrm
 
 DOMAIN = os.environ.get("KRBPROBE_LAB_DOMAIN", "kurokobo.internal")
 REALM = os.environ.get("KRBPROBE_LAB_REALM", "KUROKOBO.INTERNAL")
@@ -57,7 +59,7 @@ def url(host: str, https: bool = False) -> str:
     return "%s://%s.%s:%d/wsman" % ("https" if https else "http", host, DOMAIN, 5986 if https else 5985)
 
 
-def session(host: str, https: bool = False, **kwargs: Any) -> "winrm.Session":
+def session(host: str, https: bool = False, **kwargs: Any) -> winrm.Session:
     """A pywinrm Session with the AWX credential (transport=kerberos)."""
     kwargs.setdefault("transport", "kerberos")
     if https:
@@ -112,8 +114,10 @@ def test_run_cmd_https_without_cert_validation() -> None:
 def test_run_cmd_https_trusting_requests_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
     """ca_trust_path's default 'legacy_requests' reads REQUESTS_CA_BUNDLE (with a warning)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", CA_CERT)
-    with pytest.warns(DeprecationWarning, match="'pywinrm' will use an environment variable defined CA Trust"):
-        r = winrm.Session(url("kuro-win06", True), auth=(PRINCIPAL, PASSWORD), transport="kerberos").run_cmd("hostname")
+    warning = "'pywinrm' will use an environment variable defined CA Trust"
+    with pytest.warns(DeprecationWarning, match=warning):
+        session = winrm.Session(url("kuro-win06", True), auth=(PRINCIPAL, PASSWORD), transport="kerberos")
+        r = session.run_cmd("hostname")
     assert (r.status_code, r.std_out) == (0, STDOUT)
 
 
@@ -157,7 +161,7 @@ def knob_cases() -> list[Any]:
             continue
         for s in m.scenarios:
             if s.target == m.lab.fqdn(h.name) and s.conf.is_default and s.port == 5985 and s.real:
-                cases.append(pytest.param(h.name, "+".join((h.behaviour,) + h.knobs), s.real, id=s.id))
+                cases.append(pytest.param(h.name, "+".join((h.behaviour, *h.knobs)), s.real, id=s.id))
     return cases
 
 
@@ -178,7 +182,7 @@ def test_knob(host: str, behaviour: str, real: str) -> None:
     """pywinrm (after Ansible's kinit) fails on the host as scenarios.toml records."""
     from krblab.fidelity import Real, shorten
 
-    with pytest.raises(Exception) as e:  # noqa: B017 - which class is part of what is asserted
+    with pytest.raises(Exception) as e:
         session(host).run_cmd("ipconfig")
     cls = type(e.value)
     text = shorten(Real(False, "pywinrm", "%s.%s" % (cls.__module__, cls.__qualname__), str(e.value)))
@@ -243,7 +247,7 @@ def gss_client(host: str, mech: Any) -> tuple[Any, str]:
     return ctx, kerberos.authGSSClientResponse(ctx)
 
 
-def challenge(resp: "requests.Response", scheme: str) -> str:
+def challenge(resp: requests.Response, scheme: str) -> str:
     """The token of the WWW-Authenticate header for scheme ('' if none)."""
     m = re.search(r"(?:^|,)\s*%s\s+([A-Za-z0-9+/=]+)" % scheme, resp.headers.get("WWW-Authenticate", ""))
     return m.group(1) if m else ""
@@ -306,7 +310,7 @@ def test_acceptor_answers_krb_error(host: str, error_code: int, client_text: str
     """A failed accept answers MIT's KRB-ERROR token in the 401; a client that
     feeds it to its own context (pywinrm does not) learns the reason."""
     ctx, token = gss_client(host, kerberos.GSS_MECH_OID_KRB5)
-    r = requests.post(url(host), headers={"Authorization": "Negotiate " + token})
+    r = requests.post(url(host), headers={"Authorization": "Negotiate " + token}, timeout=10)
     assert r.status_code == 401
     err = base64.b64decode(challenge(r, "Negotiate"))
     # GSS framing (0x60 ... krb5 OID, TOK_ID 03 00) around KRB-ERROR [APPLICATION 30].
@@ -327,7 +331,9 @@ def test_https_channel_binding_is_checked() -> None:
         if app_data is None:
             kerberos.authGSSClientStep(ctx, "")
         else:
-            kerberos.authGSSClientStep(ctx, "", channel_bindings=kerberos.channelBindings(application_data=app_data))
+            bindings = kerberos.channelBindings(application_data=app_data)
+            kerberos.authGSSClientStep(ctx, "", channel_bindings=bindings)
         token = kerberos.authGSSClientResponse(ctx)
-        r = requests.post(url("kuro-win06", True), verify=CA_CERT, headers={"Authorization": "Negotiate " + token})
+        r = requests.post(url("kuro-win06", True), verify=CA_CERT, timeout=10,
+                          headers={"Authorization": "Negotiate " + token})
         assert r.status_code == want, app_data

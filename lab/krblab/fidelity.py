@@ -42,7 +42,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 REALM = os.environ.get("KRBPROBE_LAB_REALM", "KUROKOBO.INTERNAL")
 DOMAIN = os.environ.get("KRBPROBE_LAB_DOMAIN", "kurokobo.internal")
@@ -77,7 +78,7 @@ class Scenario:
 
     id: str
     title: str
-    expect: Optional[str]            # krbprobe's first failing code; None: both pass
+    expect: str | None            # krbprobe's first failing code; None: both pass
     real_expect: str                 # a part of what the real client prints; "works"
     target: str
     user: str
@@ -90,7 +91,7 @@ class Scenario:
     # default with a password). "manual": Ansible runs no kinit; pywinrm uses
     # the job's KRB5CCNAME, made by `ccache` (a function of a cache path).
     kinit_mode: str = "managed"
-    ccache: Optional[Callable[[str], None]] = None
+    ccache: Callable[[str], None] | None = None
     note: str = ""
 
     @property
@@ -210,7 +211,8 @@ def run_real(s: Scenario, workdir: str) -> Real:
     try:
         r = json.loads(c.stdout)
     except ValueError:
-        return Real(False, "pywinrm", "(crashed)", redact(c.stderr.decode(errors="replace")[-500:], s.password),
+        tail = c.stderr.decode(errors="replace")[-500:]
+        return Real(False, "pywinrm", "(crashed)", redact(tail, s.password),
                     secs)
     if r["ok"]:
         return Real(True, seconds=secs)
@@ -223,7 +225,7 @@ def run_real(s: Scenario, workdir: str) -> Real:
 class Probe:
     verdict: str                      # pass / fail / error
     exit: int
-    first: Optional[dict[str, Any]]   # first failing check
+    first: dict[str, Any] | None   # first failing check
     warns: list[str]
     seconds: float
     raw: str = ""
@@ -263,7 +265,8 @@ def run_krbprobe(binary: str, s: Scenario, workdir: str) -> Probe:
     verdict = report.get("verdict", "?")
     if (verdict == "pass") != (p.returncode == 0):
         # The exit status is what a playbook task looks at: it must say the same.
-        return Probe("error", p.returncode, first, warns, secs, "verdict %s but exit status %d" % (verdict, p.returncode))
+        why = "verdict %s but exit status %d" % (verdict, p.returncode)
+        return Probe("error", p.returncode, first, warns, secs, why)
     return Probe(verdict, p.returncode, first, warns, secs)
 
 
@@ -342,8 +345,8 @@ def shorten(real: Real) -> str:
     m = re.search(r"^(authGSSClient\w+\(\) failed): .*\((['\"])(.*?)\2, -?\d+\)\)$", msg)
     if m:
         msg = "%s: %s" % (m.group(1), m.group(3))
-    m = re.match(r"\w+ConnectionPool\(host='[^']*', port=\d+\): Max retries exceeded with url: \S+ \(Caused by (.*)\)$",
-                 msg, re.S)
+    m = re.match(r"\w+ConnectionPool\(host='[^']*', port=\d+\): "
+                 r"Max retries exceeded with url: \S+ \(Caused by (.*)\)$", msg, re.S)
     if m:
         inner = m.group(1)
         inner = re.sub(r"<[^<>]* at 0x[0-9a-f]+>, ", "", inner)
@@ -465,13 +468,14 @@ def main() -> int:
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true", help="also fail when %s is out of date" % DOC_PATH)
     mode.add_argument("--write", metavar="FILE", help="write the failure-mode table (docs/failure-modes.md)")
-    ap.add_argument("--only", action="append", metavar="ID", help="run only these scenarios (no doc check/write)")
+    ap.add_argument("--only", action="append", metavar="ID",
+                    help="run only these scenarios (no doc check/write)")
     ap.add_argument("--no-timing", action="store_true", help="skip the healthy-scenario timing comparison")
     a = ap.parse_args()
 
     if os.environ.get("KRBPROBE_LAB") != "1":
-        print("fidelity.py: not inside the lab: run it as lab/run -q -- VENV/bin/python -m krblab.fidelity ...",
-              file=sys.stderr)
+        print("fidelity.py: not inside the lab: run it as "
+              "lab/run -q -- VENV/bin/python -m krblab.fidelity ...", file=sys.stderr)
         return 2
     binary = os.path.abspath(a.krbprobe)
     if not os.access(binary, os.X_OK):
@@ -529,8 +533,8 @@ def main() -> int:
             except FileNotFoundError:
                 current = None
             if current != doc:
-                print("%s is out of date: run lab/run -q -- VENV/bin/python -m krblab.fidelity --krbprobe BIN "
-                      "--write %s" % (DOC_PATH, DOC_PATH))
+                print("%s is out of date: run lab/run -q -- VENV/bin/python -m krblab.fidelity "
+                      "--krbprobe BIN --write %s" % (DOC_PATH, DOC_PATH))
                 status = 1
     print("%d passed, %d failed" % (passed, failed))
     return status

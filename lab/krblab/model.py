@@ -216,7 +216,8 @@ def _host(t: dict[str, Any], where: str, scenario: str = "") -> Host:
     if f.get("behaviour", "negotiate") not in BEHAVIOURS:
         raise ModelError("%s: behaviour %r is neither of %s" % (where, f["behaviour"], ", ".join(BEHAVIOURS)))
     if len(f["knobs"]) > 1 and "skew" in f["knobs"]:
-        raise ModelError("%s: the skew knob runs in its own stand-in process; combine it with no other" % where)
+        raise ModelError("%s: the skew knob runs in its own stand-in process; combine it with no other"
+                         % where)
     return Host(scenario=scenario, **f)
 
 
@@ -244,9 +245,8 @@ def load(path: str | None = None) -> Model:
     top = _take(doc, path, {"lab": dict, "kdc": list, "principal": list, "host": list, "scenario": list,
                             "confs": dict},
                 ("lab", "kdc", "scenario"))
-    lab = Lab(**_take(top["lab"], "[lab]", {k: str for k in
-                                            ("realm", "domain", "dns", "client", "user", "password", "kdc")},
-                      ("realm", "domain", "dns", "client", "user", "password", "kdc")))
+    lab_keys = ("realm", "domain", "dns", "client", "user", "password", "kdc")
+    lab = Lab(**_take(top["lab"], "[lab]", dict.fromkeys(lab_keys, str), lab_keys))
     if lab.realm != lab.realm.upper():
         raise ModelError("[lab]: realm %s must be upper case (AD realms are)" % lab.realm)
 
@@ -258,8 +258,9 @@ def load(path: str | None = None) -> Model:
         if f.get("serve", "udp+tcp") not in SERVES:
             raise ModelError("%s: serve %r is none of %s" % (where, f["serve"], ", ".join(SERVES)))
         kdcs.append(Kdc(**f))
-    principals = [Principal(**_take(t, "[[principal]] #%d" % (i + 1), {"name": str, "kadmin": str, "note": str},
-                                    ("name",))) for i, t in enumerate(top.get("principal", []))]
+    principal_fields: dict[str, type | tuple[type, ...]] = {"name": str, "kadmin": str, "note": str}
+    principals = [Principal(**_take(t, "[[principal]] #%d" % (i + 1), principal_fields, ("name",)))
+                  for i, t in enumerate(top.get("principal", []))]
     hosts = [_host(t, "[[host]] #%d" % (i + 1)) for i, t in enumerate(top.get("host", []))]
 
     scen_fields: dict[str, type | tuple[type, ...]] = {
@@ -286,7 +287,8 @@ def load(path: str | None = None) -> Model:
         # Two names on one address is how the PTR scenarios are made; only with ptr set.
         other = addrs.setdefault(ip, name)
         if other != name and not any(h.ptr in (name, other) for h in hosts if h.ip == ip):
-            raise ModelError("%s and %s both have %s (only a ptr = pair may share an address)" % (other, name, ip))
+            raise ModelError("%s and %s both have %s (only a ptr = pair may share an address)"
+                             % (other, name, ip))
     names = {h.name for h in hosts} | {k.name for k in kdcs}
     for h in hosts:
         if h.ptr and h.ptr not in names:
@@ -372,5 +374,7 @@ def krb5_conf(lab: Lab, conf: Conf = Conf()) -> str:
     if kdc:
         lines.append("        kdc = %s" % lab.fqdn(kdc))
     lines += ["        admin_server = %s" % lab.fqdn(lab.kdc), "    }", "",
-              "[domain_realm]", "    .%s = %s" % (lab.domain, lab.realm), "    %s = %s" % (lab.domain, lab.realm)]
+              "[domain_realm]",
+              "    .%s = %s" % (lab.domain, lab.realm),
+              "    %s = %s" % (lab.domain, lab.realm)]
     return "\n".join(lines) + "\n"

@@ -61,7 +61,7 @@ def plan_sh(m: Model) -> str:
     for h in m.hosts:
         for x in h.listen:
             spec = "%s%s:%d %s %s" % ("https://" if x == "https" else "", h.ip, model.LISTEN[x], h.name,
-                                      "+".join((h.behaviour,) + h.knobs))
+                                      "+".join((h.behaviour, *h.knobs)))
             listeners.append(spec)
             if x == "https":
                 tls.append(lab.fqdn(h.name))
@@ -107,7 +107,8 @@ def scenarios_json(m: Model, lab_dir: str) -> tuple[str, dict[str, str]]:
             "env": dict(s.env), "ccache": s.ccache, "expect": s.expect, "hint": s.hint,
             "warn": list(s.warn), "checks": dict(s.checks), "real": s.real, "fidelity": s.fidelity,
             "max_seconds": s.max_seconds, "note": s.note})
-    return json.dumps({"realm": m.lab.realm, "domain": m.lab.domain, "scenarios": out}, indent=1) + "\n", files
+    doc = {"realm": m.lab.realm, "domain": m.lab.domain, "scenarios": out}
+    return json.dumps(doc, indent=1) + "\n", files
 
 
 def hosts_tsv(m: Model) -> str:

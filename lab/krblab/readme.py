@@ -46,7 +46,8 @@ def _what(h: Host) -> str:
 
 
 def addresses(m: Model) -> str:
-    rows = ["| address | name | what is there | what it is for | scenarios |", "| --- | --- | --- | --- | --- |",
+    rows = ["| address | name | what is there | what it is for | scenarios |",
+            "| --- | --- | --- | --- | --- |",
             "| %s | – | dnsmasq, port 53 | the lab's only DNS server | |" % m.lab.dns]
     serve = {"udp+tcp": "MIT KDC, udp+tcp 88", "tcp": "MIT KDC, **TCP only**", "none": "nothing listens",
              "drop": "port 88 udp+tcp silently **dropped** (nftables)"}
@@ -70,7 +71,8 @@ def addresses(m: Model) -> str:
 def principals(m: Model) -> str:
     rows = ["| principal | kadmin flags | purpose |", "| --- | --- | --- |",
             "| `%s` | `+requires_preauth`, lab password | the AWX credential |" % m.lab.user]
-    rows += ["| `%s` | `%s`, lab password | %s |" % (p.name, _md(p.kadmin), _md(p.note)) for p in m.principals]
+    rows += ["| `%s` | `%s`, lab password | %s |" % (p.name, _md(p.kadmin), _md(p.note))
+             for p in m.principals]
     spn = [h.name for h in m.hosts if h.spn]
     rows.append("| `HTTP/<host>.%s` | random key, in `$KRBPROBE_LAB_KEYTAB` | the SPNs of %s |"
                 % (m.lab.domain, ", ".join(spn)))
@@ -118,16 +120,16 @@ def main(argv: list[str]) -> int:
         print("krblab.readme: %s" % e, file=sys.stderr)
         return 2
     if len(BLOCK.findall(current)) != len(TABLES):
-        print("krblab.readme: %s should hold the %d generated tables (%s)" % (README, len(TABLES), ", ".join(TABLES)),
-              file=sys.stderr)
+        print("krblab.readme: %s should hold the %d generated tables (%s)"
+              % (README, len(TABLES), ", ".join(TABLES)), file=sys.stderr)
         return 2
     if a.write:
         with open(README, "w", encoding="utf-8") as fh:
             fh.write(new)
         return 0
     if new != current:
-        print("krblab.readme: lab/README.md is out of date: run PYTHONPATH=lab python3 -m krblab.readme --write",
-              file=sys.stderr)
+        print("krblab.readme: lab/README.md is out of date: "
+              "run PYTHONPATH=lab python3 -m krblab.readme --write", file=sys.stderr)
         return 1
     return 0
 
