@@ -27,7 +27,7 @@ set -euo pipefail
 KRB5_MIN_VERSION=1.20.1-2+deb12u5
 # Bump when the recipe below changes in a way that affects the output; it is
 # recorded next to the stamp so a stale prefix is rebuilt automatically.
-RECIPE_REV=2
+RECIPE_REV=3
 # Only these parts of the tree are built: a full `make` fails in the server
 # tools (kdc, kadmin, ...) under a static musl build, and krbprobe only needs
 # the client libraries (gssapi_krb5, krb5, k5crypto, com_err, krb5support).
@@ -274,8 +274,12 @@ t_unpacked=$(now)
 # -fdata-sections so the final link's --gc-sections drops unused code,
 # -ffile-prefix-map so no build path can leak into __FILE__ strings, and the
 # stack protector like Debian's own build.
+# -Os and no unwind tables (issue 12: binary size): together 250 KB less
+# krbprobe (5.55 -> 5.30 MB). The library's cost is Kerberos crypto, which
+# runs a few times per host, not in loops; Rust never unwinds through C frames
+# (a panic in an extern "C" callback aborts), so C needs no unwind tables.
 STAGE=$WORK/stage
-CFLAGS_KRB5="-O2 -fstack-protector-strong -ffunction-sections -fdata-sections -ffile-prefix-map=$WORK/krb5=krb5-$UPSTREAM_VERSION"
+CFLAGS_KRB5="-Os -fno-asynchronous-unwind-tables -fno-unwind-tables -fstack-protector-strong -ffunction-sections -fdata-sections -ffile-prefix-map=$WORK/krb5=krb5-$UPSTREAM_VERSION"
 t_conf=$(now)
 (
     cd "$SRC"

@@ -8,11 +8,8 @@
 
 use std::sync::LazyLock;
 
-use krbprobe::winrm::multipart::{self, FramingError, Parts, decode, encode};
+use krbprobe::winrm::multipart::{self, FramingError, MAX_LENGTH, Parts, decode, encode};
 use libfuzzer_sys::fuzz_target;
-
-/// The decoder's limit on the announced plaintext length (private in src/winrm/multipart.rs).
-const MAX_LENGTH: usize = 16 * 1024 * 1024;
 
 /// `KRBPROBE_FUZZ_SHOW=1` prints what each input gave (for checking seeds and triaging crashes).
 static SHOW: LazyLock<bool> = LazyLock::new(|| std::env::var_os("KRBPROBE_FUZZ_SHOW").is_some());

@@ -9,11 +9,8 @@
 
 use std::sync::LazyLock;
 
-use krbprobe::winrm::soap::{self, Answer};
+use krbprobe::winrm::soap::{self, Answer, MAX_TEXT};
 use libfuzzer_sys::fuzz_target;
-
-/// The parser keeps at most this many characters of one text node.
-const MAX_TEXT: usize = 4096;
 
 /// `KRBPROBE_FUZZ_SHOW=1` prints what each input gave (for checking seeds and triaging crashes).
 static SHOW: LazyLock<bool> = LazyLock::new(|| std::env::var_os("KRBPROBE_FUZZ_SHOW").is_some());

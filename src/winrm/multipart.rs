@@ -17,7 +17,7 @@
 pub const BOUNDARY: &str = "Encrypted Boundary";
 
 /// Largest plaintext length a peer may announce; WinRM's MaxEnvelopeSize is 500 KB by default.
-const MAX_LENGTH: usize = 16 * 1024 * 1024;
+pub const MAX_LENGTH: usize = 16 * 1024 * 1024;
 
 /// The Content-Type header value for a body of `protocol`.
 pub fn content_type(protocol: &str) -> String {

@@ -131,7 +131,7 @@ struct State {
 }
 
 /// Longest text kept from one element.
-const MAX_TEXT: usize = 4096;
+pub const MAX_TEXT: usize = 4096;
 
 impl State {
     fn push_text(&mut self, s: &str) {
