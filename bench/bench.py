@@ -468,6 +468,7 @@ def main() -> int:
         finally:
             subprocess.run(["nft", "delete", "table", "inet", "krbprobe_lab_bench"], check=False)
     size = os.path.getsize(bench.binary)
+    static = static_elf(bench.binary)
     up_version = startup(bench.binary, ["--version"])
     up_help = startup(bench.binary, ["--help"])
     total = time.monotonic() - t_start
@@ -508,7 +509,7 @@ def main() -> int:
     out("| size | statically linked | start-up: `--version` | start-up: `--help` |")
     out("| ---: | --- | ---: | ---: |")
     out("| %d bytes (%.2f MB) | %s | %s (%s–%s) | %s (%s–%s) |"
-        % (size, size / 1e6, "yes" if static_elf(bench.binary) else "NO",
+        % (size, size / 1e6, "yes" if static else "NO",
            fmt_ms(up_version[0]), fmt_ms(up_version[1]), fmt_ms(up_version[2]),
            fmt_ms(up_help[0]), fmt_ms(up_help[1]), fmt_ms(up_help[2])))
     out("")
@@ -642,8 +643,7 @@ def main() -> int:
     else:
         target("5", "everything drops packets: within 3 × --timeout", "not measured (--no-drop)", None)
     target("6", "release binary ≤ 5 MB (issue 12), statically linked", "%d bytes (%.2f MB), %s"
-           % (size, size / 1e6, "static" if static_elf(bench.binary) else "NOT static"),
-           size <= 5_000_000 and static_elf(bench.binary))
+           % (size, size / 1e6, "static" if static else "NOT static"), size <= 5_000_000 and static)
     out("")
     if problems:
         out("## Problems seen")

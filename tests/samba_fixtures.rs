@@ -109,13 +109,15 @@ fn as_errors_decode_with_the_ntstatus_and_the_code_that_names_the_cause() {
         let got_kinit = e.ntstatus.and_then(kinit::ad_state).map(|c| c.code);
         assert_eq!(got_kdc, kdc_code, "{name}: kdc-reach's code");
         assert_eq!(got_kinit, kinit_code, "{name}: kinit's code");
-        // The e-data's other way in: what MIT hands back from krb5_init_creds_get_error.
-        if let Some(raw) = &e.e_data {
-            assert_eq!(
+        // The e-data's other way in: what MIT hands back from krb5_init_creds_get_error. An
+        // NTSTATUS can only have come from e-data, so there must be some.
+        match &e.e_data {
+            Some(raw) => assert_eq!(
                 krbprobe::kdcproto::ntstatus_of(error_code, raw),
                 ntstatus,
                 "{name}"
-            );
+            ),
+            None => assert_eq!(ntstatus, None, "{name}: NTSTATUS expected but no e-data"),
         }
     }
 }

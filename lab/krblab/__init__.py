@@ -9,6 +9,7 @@ its hosts, KDCs, principals or scenarios reads them through :mod:`krblab.model`:
 - :mod:`krblab.readme` keeps the generated table in ``lab/README.md`` up to date,
 - :mod:`krblab.samba` provisions and runs a Samba AD DC, the second KDC variant (its accounts
   are written by :mod:`krblab.samba_fixtures` with Samba's own Python bindings),
+- :mod:`krblab.krberror` reads a KDC's KRB-ERROR and its NTSTATUS (for kdc_time and test_samba),
 - :mod:`krblab.dnsq`, :mod:`krblab.http_probe`, :mod:`krblab.kdc_time` are the lab's own
   busybox: tiny probes the selftest uses where no client tool exists in the namespace.
 

@@ -18,7 +18,8 @@ import socket
 import struct
 import sys
 import time
-from typing import TypedDict
+
+from krblab.krberror import decode_krb_error
 
 
 def der(tag: int, content: bytes) -> bytes:
@@ -66,42 +67,6 @@ def as_req(realm: str, user: str) -> bytes:
     return der(0x6A, seq(ctx(1, integer(5)), ctx(2, integer(10)), ctx(4, body)))
 
 
-def parse_tlv(buf: bytes, off: int) -> tuple[int, bytes, int]:
-    tag = buf[off]
-    ln = buf[off + 1]
-    off += 2
-    if ln & 0x80:
-        nb = ln & 0x7F
-        ln = int.from_bytes(buf[off:off + nb], "big")
-        off += nb
-    return tag, buf[off:off + ln], off + ln
-
-
-class KrbError(TypedDict):
-    """The fields of a KRB-ERROR this tool prints."""
-
-    stime: str  # KerberosTime, e.g. "20260101001000Z"
-    susec: int
-    error: int
-
-
-def parse_krb_error(msg: bytes) -> KrbError | None:
-    tag, body, _ = parse_tlv(msg, 0)
-    if tag != 0x7E:
-        return None
-    _t, seqc, _ = parse_tlv(body, 0)
-    fields: dict[int, bytes] = {}
-    off = 0
-    while off < len(seqc):
-        t, v, off = parse_tlv(seqc, off)
-        fields[t & 0x1F] = parse_tlv(v, 0)[1]
-    return {
-        "stime": fields[4].decode(),
-        "susec": int.from_bytes(fields.get(5, b"\0"), "big"),
-        "error": int.from_bytes(fields[6], "big", signed=True),
-    }
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("host")
@@ -135,14 +100,15 @@ def main() -> int:
     except OSError as e:
         print("%s error=network %s" % (where, "timeout" if isinstance(e, socket.timeout) else e))
         return 1
-    err = parse_krb_error(reply) if reply else None
-    if err is None:
+    try:
+        err = decode_krb_error(reply)
+    except (ValueError, KeyError, IndexError):
         print("%s error=not-a-krb-error reply=%s" % (where, reply[:16].hex()))
         return 3
-    st = datetime.datetime.strptime(err["stime"], "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.UTC)
-    kdc = st.timestamp() + err["susec"] / 1e6
+    st = datetime.datetime.strptime(err.stime, "%Y%m%d%H%M%SZ").replace(tzinfo=datetime.UTC)
+    kdc = st.timestamp() + err.susec / 1e6
     print("%s error=%d stime=%s.%06dZ skew=%+.1fs" % (
-        where, err["error"], st.strftime("%Y-%m-%dT%H:%M:%S"), err["susec"], kdc - now))
+        where, err.error_code, st.strftime("%Y-%m-%dT%H:%M:%S"), err.susec, kdc - now))
     return 0
 
 
