@@ -104,7 +104,8 @@ pub struct Cli {
     )]
     pub ansible_host: Option<String>,
 
-    /// Host name for the SPN, like ansible_winrm_kerberos_hostname_override (one target only)
+    /// Host name for the SPN, like ansible_winrm_kerberos_hostname_override or
+    /// ansible_psrp_negotiate_hostname_override (one target only)
     #[arg(
         long,
         value_name = "HOST",
@@ -112,7 +113,8 @@ pub struct Cli {
     )]
     pub hostname_override: Option<String>,
 
-    /// SPN service class, like ansible_winrm_service [default: HTTP]
+    /// SPN service class, like ansible_winrm_service or ansible_psrp_negotiate_service
+    /// [default: HTTP; psrp: WSMAN before ansible-core 2.21, host from 2.21]
     #[arg(
         long,
         value_name = "NAME",
@@ -153,6 +155,52 @@ pub struct Cli {
         help_heading = "Ansible winrm connection variables"
     )]
     pub kinit_cmd: Option<String>,
+
+    /// The Ansible connection the targets use, like ansible_connection (an inventory's
+    /// ansible_connection wins for its hosts)
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        help_heading = "Ansible psrp connection variables"
+    )]
+    pub connection: Option<ConnectionArg>,
+
+    /// psrp's authentication, like ansible_psrp_auth [default: negotiate]
+    #[arg(
+        long,
+        value_name = "NAME",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::settings::PSRP_AUTHS),
+        help_heading = "Ansible psrp connection variables"
+    )]
+    pub psrp_auth: Option<String>,
+
+    /// The PowerShell endpoint psrp opens its runspace pool on, like
+    /// ansible_psrp_configuration_name [default: Microsoft.PowerShell]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Ansible psrp connection variables"
+    )]
+    pub configuration_name: Option<String>,
+
+    /// psrp's message encryption, like ansible_psrp_message_encryption [default: auto]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_parser = clap::builder::PossibleValuesParser::new(crate::settings::PSRP_ENCRYPTIONS),
+        help_heading = "Ansible psrp connection variables"
+    )]
+    pub message_encryption: Option<String>,
+
+    /// The ansible-core whose connection defaults apply, e.g. 2.19 (psrp's SPN service is
+    /// WSMAN before 2.21 and host from 2.21) [default: before 2.21]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        help_heading = "Ansible psrp connection variables"
+    )]
+    pub ansible_core: Option<String>,
 
     /// Python interpreter of the Ansible job, for ee-runtime [default: python3 on PATH]
     #[arg(long, value_name = "PATH", help_heading = "Execution environment")]
@@ -219,6 +267,24 @@ impl From<Scheme> for SchemeArg {
         match s {
             Scheme::Http => SchemeArg::Http,
             Scheme::Https => SchemeArg::Https,
+        }
+    }
+}
+
+/// Ansible connection plugin (`--connection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectionArg {
+    /// pywinrm with kinit, as ansible.builtin.winrm
+    Winrm,
+    /// pypsrp with pyspnego, as ansible.builtin.psrp
+    Psrp,
+}
+
+impl From<ConnectionArg> for crate::model::Connection {
+    fn from(c: ConnectionArg) -> crate::model::Connection {
+        match c {
+            ConnectionArg::Winrm => crate::model::Connection::Winrm,
+            ConnectionArg::Psrp => crate::model::Connection::Psrp,
         }
     }
 }

@@ -54,6 +54,12 @@ codes! {
     EE_RUNTIME_NO_KERBEROS = ("ee-runtime", "ee-runtime-no-kerberos", Fail,
         "pywinrm is installed but has no Kerberos backend (pykerberos, or pyspnego with gssapi/krb5). Ansible fails with \"The installed version of WinRM does not support transport(s) ['kerberos']\" or asks to install pykerberos.",
         Some("Install pywinrm[kerberos] (it pulls pykerberos; building it needs krb5-devel and gcc in the builder stage), then rebuild the EE."));
+    EE_RUNTIME_NO_PYPSRP = ("ee-runtime", "ee-runtime-no-pypsrp", Fail,
+        "A target uses Ansible's psrp connection and the job's Python cannot import pypsrp. The psrp connection fails with \"pypsrp or depedencies are not installed\" (sic) before it connects.",
+        Some("Add pypsrp[kerberos] to the EE's requirements.txt (ansible-builder; it pulls pyspnego with gssapi and krb5, which build against krb5-devel) and rebuild the image."));
+    EE_RUNTIME_PSRP_NO_KERBEROS = ("ee-runtime", "ee-runtime-psrp-no-kerberos", Fail,
+        "pypsrp is installed but pyspnego cannot do Kerberos: the Python gssapi package (or krb5) does not import. With ansible_psrp_auth=negotiate pyspnego then uses NTLM without a word (the job may even work, but not with Kerberos); with auth=kerberos it fails.",
+        Some("Install pypsrp[kerberos] (or pyspnego[kerberos]: gssapi and krb5) in the EE; building gssapi needs krb5-devel and gcc in the builder stage. Check with: python3 -c 'import gssapi, krb5'."));
     EE_RUNTIME_NO_PEXPECT = ("ee-runtime", "ee-runtime-no-pexpect", Warn,
         "The installed ansible-core (2.18 or older) drives kinit through pexpect when it can import it, and pexpect is missing: Ansible falls back to a plain pipe, which is slower to report a wrong password and differs from what most guides assume.",
         Some("Add pexpect to the EE's requirements.txt, or upgrade ansible-core (2.19 and later no longer use pexpect)."));
@@ -150,6 +156,9 @@ codes! {
     ANSIBLE_CONNECTION_SCHEME_PORT = ("ansible-connection", "ansible-connection-scheme-port", Warn,
         "The scheme and port disagree with WinRM's defaults (https on 5985 or http on 5986); one of the two inventory variables is probably wrong. Ansible's default is 5986/https when ansible_port is unset.",
         Some("Set ansible_port: 5985 for HTTP (with Kerberos message encryption) or 5986 for HTTPS, and leave ansible_winrm_scheme unset so Ansible derives it."));
+    ANSIBLE_CONNECTION_PSRP_UNENCRYPTED = ("ansible-connection", "ansible-connection-psrp-unencrypted", Warn,
+        "ansible_psrp_message_encryption is never and the protocol is http: pypsrp sends the PowerShell traffic in clear SOAP, which WinRM refuses unless AllowUnencrypted is true on the host (and then anyone on the path reads it).",
+        Some("Leave ansible_psrp_message_encryption at auto (Kerberos encrypts over http), or use https (port 5986)."));
     // ---- dns-kdc ----
     DNS_KDC_OK = ("dns-kdc", "dns-kdc-ok", Pass,
         "Every KDC name of the realm resolves as the pod's resolver resolves it.", None);
@@ -400,6 +409,9 @@ codes! {
     SPN_ERROR = ("spn-ticket", "spn-error", Fail,
         "GSSAPI failed to get the service ticket for a reason this check does not classify; MIT's messages are in the evidence.",
         None);
+    SPN_PSRP_SERVICE_MISSING = ("spn-ticket", "spn-psrp-service-missing", Fail,
+        "The psrp connection asks for WSMAN/<host> (ansible_psrp_negotiate_service's default up to ansible-core 2.20) and the KDC has no such SPN, while host/<host>, which every AD computer account has, works. WinRM registers WSMAN/ only on some hosts; ansible-core 2.21 changed the default to host for this reason.",
+        Some("Set ansible_psrp_negotiate_service: host for these hosts (the default from ansible-core 2.21), or register the SPN on the computer account: setspn -S WSMAN/<fqdn> <COMPUTER>."));
     // ---- winrm-auth ----
     WINRM_AUTH_OK = ("winrm-auth", "winrm-auth-ok", Pass,
         "An authenticated, encrypted WinRM exchange worked as pywinrm does it: Kerberos token, mutual authentication, Identify, and a cmd shell created and deleted.", None);
@@ -432,6 +444,18 @@ codes! {
     WINRM_AUTH_UNEXPECTED = ("winrm-auth", "winrm-auth-unexpected", Fail,
         "The authenticated exchange ended in an HTTP status or body this check does not expect; it is in the evidence.",
         None);
+    WINRM_AUTH_NTLM_FALLBACK = ("winrm-auth", "winrm-auth-ntlm-fallback", Fail,
+        "The psrp connection (ansible_psrp_auth=negotiate) cannot use Kerberos with this host: no service ticket, or the host's SPNEGO answer chose NTLM. pyspnego then falls back to NTLM without saying so: the job either authenticates with NTLM (Kerberos-only policies, delegation and the audit trail break) or fails with an NTLM error that hides the Kerberos cause.",
+        Some("Fix the Kerberos cause first (spn-ticket names it). To make a Kerberos failure visible instead of a silent NTLM login, set ansible_psrp_auth: kerberos."));
+    WINRM_AUTH_ENDPOINT_DENIED = ("winrm-auth", "winrm-auth-endpoint-denied", Fail,
+        "The host authenticated the user but refused to open a PowerShell runspace on the session configuration (endpoint): the user lacks Invoke (Execute) on that configuration's security descriptor. This is the psrp connection's \"Access is denied\"; the cmd shell's rights (winrm-auth-access-denied) are another setting.",
+        Some("On the host: Get-PSSessionConfiguration <name> | Format-List Permission; grant the user or its group Invoke, e.g. Set-PSSessionConfiguration -Name Microsoft.PowerShell -ShowSecurityDescriptorUI, or add it to Remote Management Users (which the default endpoints allow)."));
+    WINRM_AUTH_ENDPOINT_MISSING = ("winrm-auth", "winrm-auth-endpoint-missing", Fail,
+        "The PowerShell session configuration the psrp connection opens (ansible_psrp_configuration_name, default Microsoft.PowerShell) is not registered on the host.",
+        Some("List the endpoints on the host: Get-PSSessionConfiguration. Fix ansible_psrp_configuration_name, or register it (Register-PSSessionConfiguration; Enable-PSRemoting -Force restores the defaults)."));
+    WINRM_AUTH_RUNSPACE_BROKEN = ("winrm-auth", "winrm-auth-runspace-broken", Fail,
+        "The host created the PowerShell runspace pool but it did not open: it reported the state Broken (or Closed), with the error in the evidence.",
+        Some("The host's error record names the cause (often a broken or restricted endpoint, a startup script, or a language mode); see Microsoft-Windows-PowerShell/Operational on the host."));
     // ---- the probe itself ----
     PROBE_ERROR = ("probe", "probe-error", Fail,
         "The probe itself could not run this check (an internal error, not a finding about your environment).",

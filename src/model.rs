@@ -23,6 +23,41 @@ impl Scheme {
     }
 }
 
+/// The Ansible connection plugin a host uses (`ansible_connection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    /// `winrm`: pywinrm, a `kinit` binary, a raw krb5 token, the cmd shell.
+    #[default]
+    Winrm,
+    /// `psrp`: pypsrp and pyspnego, no kinit, SPNEGO, a PowerShell runspace pool.
+    Psrp,
+}
+
+impl Connection {
+    /// The name as in `ansible_connection` and the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Winrm => "winrm",
+            Connection::Psrp => "psrp",
+        }
+    }
+
+    /// Reads `ansible_connection`'s value: the short names and the FQCNs of the two plugins
+    /// (`ansible.builtin.psrp`); anything else is not a Windows connection krbprobe mirrors.
+    pub fn parse(value: &str) -> Option<Connection> {
+        match value
+            .trim()
+            .strip_prefix("ansible.builtin.")
+            .unwrap_or(value.trim())
+        {
+            "winrm" => Some(Connection::Winrm),
+            "psrp" => Some(Connection::Psrp),
+            _ => None,
+        }
+    }
+}
+
 /// Report format on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

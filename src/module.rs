@@ -62,6 +62,11 @@ pub struct ModuleArgs {
 const KNOWN: &[&str] = &[
     "targets",
     "targets_file",
+    "connection",
+    "psrp_auth",
+    "configuration_name",
+    "message_encryption",
+    "ansible_core",
     "user",
     "password",
     "password_file",
@@ -195,6 +200,39 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
         realm: text(map, "realm")?,
         kinit_env_vars: list(map, "kinit_env_vars")?,
         kinit_cmd: text(map, "kinit_cmd")?,
+        connection: match text(map, "connection")? {
+            None => None,
+            Some(c) => Some(match crate::model::Connection::parse(&c) {
+                Some(crate::model::Connection::Winrm) => crate::cli::ConnectionArg::Winrm,
+                Some(crate::model::Connection::Psrp) => crate::cli::ConnectionArg::Psrp,
+                None => {
+                    return Err(ArgsError(format!(
+                        "connection must be winrm or psrp, not {c:?}"
+                    )));
+                }
+            }),
+        },
+        psrp_auth: match text(map, "psrp_auth")? {
+            None => None,
+            Some(a) => Some(
+                crate::settings::choice("psrp_auth", &a, crate::settings::PSRP_AUTHS)
+                    .map_err(ArgsError)?,
+            ),
+        },
+        configuration_name: text(map, "configuration_name")?,
+        message_encryption: match text(map, "message_encryption")? {
+            None => None,
+            Some(a) => Some(
+                crate::settings::choice(
+                    "message_encryption",
+                    &a,
+                    crate::settings::PSRP_ENCRYPTIONS,
+                )
+                .map_err(ArgsError)?,
+            ),
+        },
+        // The version of the ansible-core running the task: its psrp defaults apply.
+        ansible_core: text(map, "ansible_core")?.or(text(map, "_ansible_version")?),
         python: text(map, "python")?.map(PathBuf::from),
         ee_check,
         no_shell: flag(map, "no_shell")? || check_mode,
@@ -248,6 +286,8 @@ fn target_spec(v: &Value) -> Result<TargetSpec, ArgsError> {
                 "service",
                 "hostname_override",
                 "transport",
+                "connection",
+                "psrp",
             ];
             if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
                 return Err(ArgsError(format!(
@@ -267,6 +307,12 @@ fn target_spec(v: &Value) -> Result<TargetSpec, ArgsError> {
                 service: text(o, "service")?,
                 hostname_override: text(o, "hostname_override")?,
                 transport: list(o, "transport")?,
+                connection: text(o, "connection")?,
+                psrp: match o.get("psrp") {
+                    None | Some(Value::Null) => Default::default(),
+                    Some(v) => serde_json::from_value(v.clone())
+                        .map_err(|e| ArgsError(format!("targets[].psrp: {e}")))?,
+                },
             })
         }
         _ => Err(ArgsError(
@@ -444,6 +490,51 @@ mod tests {
         assert!(!format!("{:?}", a.cli).contains("Sekr3t!"));
         let a = args(json!({"targets": ["a"], "_ansible_check_mode": true})).unwrap();
         assert!(a.cli.no_shell, "check mode creates no shell");
+    }
+
+    #[test]
+    fn psrp_targets_and_the_running_ansible_core() {
+        let a = args(json!({
+            "targets": [{"name": "p1", "connection": "psrp",
+                         "psrp": {"auth": "kerberos", "port": 5985, "negotiate_service": "host",
+                                  "configuration_name": "PowerShell.7", "negotiate_send_cbt": false}}],
+            "_ansible_version": "2.19.14",
+        }))
+        .unwrap();
+        assert_eq!(a.cli.ansible_core.as_deref(), Some("2.19.14"));
+        let spec = &a.cli.target_specs[0];
+        assert_eq!(spec.connection.as_deref(), Some("psrp"));
+        assert_eq!(spec.psrp.auth.as_deref(), Some("kerberos"));
+        assert_eq!(spec.psrp.port, Some(5985));
+        assert_eq!(spec.psrp.negotiate_send_cbt, Some(false));
+        // An explicit ansible_core wins over the running one.
+        let a = args(
+            json!({"targets": ["a"], "ansible_core": "2.21", "_ansible_version": "2.19.1",
+                            "connection": "psrp", "psrp_auth": "negotiate"}),
+        )
+        .unwrap();
+        assert_eq!(a.cli.ansible_core.as_deref(), Some("2.21"));
+        for (v, needle) in [
+            (
+                json!({"targets": [{"name": "a", "psrp": {"auht": "x"}}]}),
+                "auht",
+            ),
+            (
+                json!({"targets": ["a"], "connection": "ssh"}),
+                "connection must be",
+            ),
+            (
+                json!({"targets": ["a"], "psrp_auth": "digest"}),
+                "psrp_auth",
+            ),
+            (
+                json!({"targets": ["a"], "message_encryption": "no"}),
+                "message_encryption",
+            ),
+        ] {
+            let err = args(v.clone()).unwrap_err().0;
+            assert!(err.contains(needle), "{v}: {err}");
+        }
     }
 
     #[test]

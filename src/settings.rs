@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Cli, EeCheck};
-use crate::model::{ColorChoice, Format, Scheme};
+use crate::model::{ColorChoice, Connection, Format, Scheme};
 use crate::secret::{self, Secret, SecretError};
 
 /// Default krb5.conf location when neither --krb5-conf nor KRB5_CONFIG is set.
@@ -138,6 +138,65 @@ pub struct TargetSpec {
     /// `ansible_winrm_transport`.
     #[serde(default)]
     pub transport: Option<Vec<String>>,
+    /// `ansible_connection` as given (`winrm`, `psrp`, or their `ansible.builtin.` names).
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// The psrp connection's own variables (`ansible_psrp_*`), used when the connection is psrp.
+    #[serde(default)]
+    pub psrp: PsrpSpec,
+}
+
+/// The `ansible_psrp_*` variables krbprobe mirrors, as given. Kept apart from the winrm ones:
+/// a host can carry both sets, and only its `ansible_connection` says which one counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsrpSpec {
+    /// `ansible_host` / `ansible_psrp_host`.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// `ansible_port` / `ansible_psrp_port`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `ansible_psrp_protocol`.
+    #[serde(default)]
+    pub protocol: Option<Scheme>,
+    /// `ansible_psrp_path` (default `wsman`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `ansible_psrp_auth` (default `negotiate`).
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// `ansible_psrp_cert_validation` (`validate` or `ignore`).
+    #[serde(default)]
+    pub cert_validation: Option<String>,
+    /// `ansible_psrp_cert_trust_path` / `ansible_psrp_ca_cert`.
+    #[serde(default)]
+    pub ca_cert: Option<String>,
+    /// `ansible_psrp_message_encryption` (`auto`, `always`, `never`).
+    #[serde(default)]
+    pub message_encryption: Option<String>,
+    /// `ansible_psrp_proxy`.
+    #[serde(default)]
+    pub proxy: Option<String>,
+    /// `ansible_psrp_ignore_proxy`.
+    #[serde(default)]
+    pub ignore_proxy: Option<bool>,
+    /// `ansible_psrp_negotiate_delegate`.
+    #[serde(default)]
+    pub negotiate_delegate: Option<bool>,
+    /// `ansible_psrp_negotiate_hostname_override`.
+    #[serde(default)]
+    pub negotiate_hostname_override: Option<String>,
+    /// `ansible_psrp_negotiate_send_cbt` (default true).
+    #[serde(default)]
+    pub negotiate_send_cbt: Option<bool>,
+    /// `ansible_psrp_negotiate_service` (default `WSMAN` up to ansible-core 2.20, `host` from
+    /// 2.21).
+    #[serde(default)]
+    pub negotiate_service: Option<String>,
+    /// `ansible_psrp_configuration_name` (default `Microsoft.PowerShell`).
+    #[serde(default)]
+    pub configuration_name: Option<String>,
 }
 
 impl TargetSpec {
@@ -157,6 +216,8 @@ impl TargetSpec {
             || self.service.is_some()
             || self.hostname_override.is_some()
             || self.transport.is_some()
+            || self.connection.is_some()
+            || self.psrp != PsrpSpec::default()
     }
 }
 
@@ -175,8 +236,49 @@ pub struct Target {
     pub port: u16,
     /// WinRM scheme.
     pub scheme: Scheme,
+    /// The Ansible connection plugin it is reached with.
+    pub connection: Connection,
+    /// Where the SPN service class came from, for the report: the variable, a flag or the
+    /// plugin's default (`default`, `default before ansible-core 2.21`, ...).
+    pub service_origin: &'static str,
+    /// What the psrp connection adds; `None` for winrm.
+    pub psrp: Option<Psrp>,
     /// The variables given with it, for the `ansible-connection` check.
     pub spec: TargetSpec,
+}
+
+/// How Ansible's psrp connection talks to one host, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Psrp {
+    /// `ansible_psrp_auth`: `negotiate` (SPNEGO; pyspnego falls back to NTLM when Kerberos
+    /// fails), `kerberos` (Kerberos only), or one without Kerberos (`ntlm`, `basic`, ...).
+    pub auth: String,
+    /// The PowerShell session configuration (endpoint) the runspace pool opens on.
+    pub configuration_name: String,
+    /// `ansible_psrp_message_encryption`.
+    pub message_encryption: String,
+    /// Whether channel bindings go with the token over https (`negotiate_send_cbt`).
+    pub send_cbt: bool,
+    /// Whether the credentials are delegated (`negotiate_delegate`).
+    pub delegate: bool,
+    /// `ansible_psrp_path` when it is not the default `wsman`.
+    pub path: Option<String>,
+}
+
+impl Psrp {
+    /// True when pypsrp authenticates with Kerberos (negotiate or kerberos).
+    pub fn uses_kerberos(&self) -> bool {
+        matches!(self.auth.as_str(), "negotiate" | "kerberos")
+    }
+
+    /// True when pypsrp seals the messages itself: `always`, or `auto` over http.
+    pub fn encrypts(&self, scheme: Scheme) -> bool {
+        match self.message_encryption.as_str() {
+            "never" => false,
+            "always" => true,
+            _ => scheme == Scheme::Http,
+        }
+    }
 }
 
 impl Target {
@@ -196,6 +298,49 @@ pub const ANSIBLE_DEFAULT_PORT: u16 = 5986;
 
 /// The SPN service class pywinrm uses unless `ansible_winrm_service` is set.
 pub const DEFAULT_SERVICE: &str = "HTTP";
+
+/// The psrp connection's `negotiate_service` default up to ansible-core 2.20.
+pub const PSRP_SERVICE_BEFORE_2_21: &str = "WSMAN";
+
+/// The psrp connection's `negotiate_service` default from ansible-core 2.21 on.
+pub const PSRP_SERVICE_FROM_2_21: &str = "host";
+
+/// The psrp connection's default endpoint (`ansible_psrp_configuration_name`).
+pub const DEFAULT_CONFIGURATION_NAME: &str = "Microsoft.PowerShell";
+
+/// The ansible-core version whose plugin defaults apply, as `(major, minor)`, from
+/// `--ansible-core` or the module's `_ansible_version`: `2.21`, `2.21.5`, `2.19.0rc1`.
+pub fn parse_core_version(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor: String = parts
+        .next()?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((major, minor.parse().ok()?))
+}
+
+/// The run-wide defaults a target falls back on when its variables leave something unset.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    /// Port without `ansible_port`.
+    pub port: u16,
+    /// `--scheme`.
+    pub scheme: Option<Scheme>,
+    /// `--service` (either connection's SPN service class).
+    pub service: Option<String>,
+    /// `--connection`; else winrm.
+    pub connection: Option<Connection>,
+    /// `--ansible-core`: the version whose psrp defaults apply.
+    pub ansible_core: Option<(u32, u32)>,
+    /// `--psrp-auth`.
+    pub psrp_auth: Option<String>,
+    /// `--configuration-name`.
+    pub configuration_name: Option<String>,
+    /// `--message-encryption`.
+    pub message_encryption: Option<String>,
+}
 
 /// Run-wide facts about how Ansible's winrm connection runs, beyond the targets.
 #[derive(Debug, Clone, Default)]
@@ -287,6 +432,14 @@ pub enum SettingsError {
     /// A target is empty or not a host name.
     #[error("target {0:?} is not a host name")]
     BadTarget(String),
+    /// A host's connection variables name something krbprobe cannot mirror.
+    #[error("host {host}: {reason}")]
+    BadVar {
+        /// The host.
+        host: String,
+        /// What is wrong, naming the variable.
+        reason: String,
+    },
     /// A line of --targets-file (or the inventory in it) cannot be read.
     #[error("--targets-file {path}{}: {reason}", at_line(*.line))]
     BadTargetLine {
@@ -300,6 +453,14 @@ pub enum SettingsError {
     /// A flag that describes one host was given with several targets.
     #[error("{0} describes one host; give exactly one target with it")]
     OneTargetOnly(&'static str),
+    /// A flag's value cannot be used.
+    #[error("{flag}: {reason}")]
+    BadFlag {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A file given on the command line does not exist.
     #[error("{flag} {path}: {reason}")]
     BadFile {
@@ -351,7 +512,57 @@ pub(crate) const MIRRORED_VARS: &[&str] = &[
     "ansible_winrm_service",
     "ansible_winrm_kerberos_hostname_override",
     "ansible_winrm_transport",
+    "ansible_connection",
+    // The psrp plugin's, in its order (ansible_host and ansible_port above feed it too).
+    "ansible_psrp_host",
+    "ansible_psrp_port",
+    "ansible_psrp_protocol",
+    "ansible_psrp_path",
+    "ansible_psrp_auth",
+    "ansible_psrp_cert_validation",
+    "ansible_psrp_cert_trust_path",
+    "ansible_psrp_ca_cert",
+    "ansible_psrp_message_encryption",
+    "ansible_psrp_proxy",
+    "ansible_psrp_ignore_proxy",
+    "ansible_psrp_negotiate_delegate",
+    "ansible_psrp_negotiate_hostname_override",
+    "ansible_psrp_negotiate_send_cbt",
+    "ansible_psrp_negotiate_service",
+    "ansible_psrp_configuration_name",
 ];
+
+/// `ansible_psrp_auth`'s choices (the psrp plugin's own list).
+pub const PSRP_AUTHS: &[&str] = &[
+    "basic",
+    "certificate",
+    "negotiate",
+    "kerberos",
+    "ntlm",
+    "credssp",
+];
+
+/// `ansible_psrp_message_encryption`'s choices.
+pub const PSRP_ENCRYPTIONS: &[&str] = &["auto", "always", "never"];
+
+/// A choice among `choices`, or an error naming the variable and the choices.
+pub(crate) fn choice(key: &str, value: &str, choices: &[&str]) -> Result<String, String> {
+    let v = value.trim();
+    if choices.contains(&v) {
+        Ok(v.to_owned())
+    } else {
+        Err(format!("{key}={value}: one of {}", choices.join(", ")))
+    }
+}
+
+/// An Ansible boolean as text (`yes`, `true`, `1`, `on`, ... as `boolean()` reads them).
+fn ansible_bool(key: &str, value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "on" | "1" | "true" | "y" | "t" => Ok(true),
+        "no" | "off" | "0" | "false" | "n" | "f" => Ok(false),
+        _ => Err(format!("{key}={value}: not a boolean")),
+    }
+}
 
 /// Sets the field of `spec` that the winrm connection variable `key` feeds; other variables
 /// are not krbprobe's and are ignored. A value krbprobe cannot take literally is an error
@@ -366,22 +577,55 @@ pub(crate) fn apply_var(spec: &mut TargetSpec, key: &str, value: &str) -> Result
              itself, or run krbprobe as the Ansible module (playbooks/diagnose-group.yml)"
         ));
     }
+    let port = || -> Result<u16, String> {
+        value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{key}={value}: not a port number"))
+    };
+    let scheme = || -> Result<Scheme, String> {
+        match value.trim() {
+            "http" => Ok(Scheme::Http),
+            "https" => Ok(Scheme::Https),
+            _ => Err(format!("{key}={value}: http or https")),
+        }
+    };
+    let p = &mut spec.psrp;
     match key {
-        "ansible_host" | "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
-        "ansible_port" | "ansible_winrm_port" => {
-            spec.port = Some(
-                value
-                    .parse()
-                    .map_err(|_| format!("{key}={value}: not a port number"))?,
-            )
+        // ansible_host and ansible_port feed both plugins; each plugin's own variable wins.
+        "ansible_host" => {
+            spec.ansible_host = Some(value.into());
+            p.host = Some(value.into());
         }
-        "ansible_winrm_scheme" => {
-            spec.scheme = Some(match value {
-                "http" => Scheme::Http,
-                "https" => Scheme::Https,
-                _ => return Err(format!("{key}={value}: http or https")),
-            })
+        "ansible_port" => {
+            spec.port = Some(port()?);
+            spec.psrp.port = spec.port;
         }
+        "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
+        "ansible_winrm_port" => spec.port = Some(port()?),
+        "ansible_connection" => spec.connection = Some(value.trim().into()),
+        "ansible_psrp_host" => p.host = Some(value.into()),
+        "ansible_psrp_port" => p.port = Some(port()?),
+        "ansible_psrp_protocol" => p.protocol = Some(scheme()?),
+        "ansible_psrp_path" => p.path = Some(value.trim().into()),
+        "ansible_psrp_auth" => p.auth = Some(choice(key, value, PSRP_AUTHS)?),
+        "ansible_psrp_cert_validation" => {
+            p.cert_validation = Some(choice(key, value, &["validate", "ignore"])?)
+        }
+        "ansible_psrp_cert_trust_path" | "ansible_psrp_ca_cert" => p.ca_cert = Some(value.into()),
+        "ansible_psrp_message_encryption" => {
+            p.message_encryption = Some(choice(key, value, PSRP_ENCRYPTIONS)?)
+        }
+        "ansible_psrp_proxy" => p.proxy = Some(value.trim().into()),
+        "ansible_psrp_ignore_proxy" => p.ignore_proxy = Some(ansible_bool(key, value)?),
+        "ansible_psrp_negotiate_delegate" => p.negotiate_delegate = Some(ansible_bool(key, value)?),
+        "ansible_psrp_negotiate_hostname_override" => {
+            p.negotiate_hostname_override = Some(value.into())
+        }
+        "ansible_psrp_negotiate_send_cbt" => p.negotiate_send_cbt = Some(ansible_bool(key, value)?),
+        "ansible_psrp_negotiate_service" => p.negotiate_service = Some(value.trim().into()),
+        "ansible_psrp_configuration_name" => p.configuration_name = Some(value.trim().into()),
+        "ansible_winrm_scheme" => spec.scheme = Some(scheme()?),
         "ansible_winrm_service" => spec.service = Some(value.into()),
         "ansible_winrm_kerberos_hostname_override" => spec.hostname_override = Some(value.into()),
         "ansible_winrm_transport" => spec.transport = Some(split_list(value)),
@@ -404,43 +648,110 @@ fn valid_host(h: &str) -> bool {
     !h.is_empty() && !h.contains(char::is_whitespace) && !h.contains('/')
 }
 
-/// Resolves a target the way Ansible's winrm connection does: the endpoint host is
-/// `ansible_host` (else the name), the SPN host the override (else the endpoint host), the port
-/// `ansible_port` (else `default_port`), the scheme `ansible_winrm_scheme` (else https unless
-/// the port is 5985), the service `ansible_winrm_service` (else `default_service`).
-pub fn resolve_target(
-    spec: TargetSpec,
-    default_port: u16,
-    default_scheme_flag: Option<Scheme>,
-    default_service: &str,
-) -> Result<Target, SettingsError> {
+/// Resolves a target the way its Ansible connection plugin does.
+///
+/// winrm: the endpoint host is `ansible_host` (else the name), the SPN host the override (else
+/// the endpoint host), the port `ansible_port` (else `d.port`), the scheme
+/// `ansible_winrm_scheme` (else https unless the port is 5985), the service
+/// `ansible_winrm_service` (else `HTTP`).
+///
+/// psrp (`ansible_connection: psrp`): the same host rules with the `ansible_psrp_*` variables,
+/// but the port follows the protocol when only the protocol is given (http 5985, https 5986),
+/// and the service is `negotiate_service`, whose default is `WSMAN` up to ansible-core 2.20
+/// and `host` from 2.21.
+pub fn resolve_target(spec: TargetSpec, d: &Defaults) -> Result<Target, SettingsError> {
     let name = spec.name.trim().to_owned();
-    let host = spec
-        .ansible_host
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or(&name)
-        .to_owned();
-    let spn_host = spec
-        .hostname_override
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or(&host)
-        .to_owned();
+    let connection = match spec.connection.as_deref() {
+        None => d.connection.unwrap_or_default(),
+        Some(raw) => Connection::parse(raw).ok_or_else(|| SettingsError::BadVar {
+            host: name.clone(),
+            reason: format!(
+                "ansible_connection={raw}: krbprobe mirrors Ansible's winrm and psrp \
+                 connections only (select the Windows hosts with --group)"
+            ),
+        })?,
+    };
+    let trimmed = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_owned);
+    let (host, override_host) = match connection {
+        Connection::Winrm => (
+            trimmed(&spec.ansible_host),
+            trimmed(&spec.hostname_override),
+        ),
+        Connection::Psrp => (
+            trimmed(&spec.psrp.host),
+            trimmed(&spec.psrp.negotiate_hostname_override),
+        ),
+    };
+    let host = host.unwrap_or_else(|| name.clone());
+    let spn_host = override_host.unwrap_or_else(|| host.clone());
     for h in [&name, &host, &spn_host] {
         if !valid_host(h) {
             return Err(SettingsError::BadTarget(h.clone()));
         }
     }
-    let port = spec.port.unwrap_or(default_port);
-    let scheme = spec
-        .scheme
-        .or(default_scheme_flag)
-        .unwrap_or_else(|| default_scheme(port));
-    let service = spec
-        .service
-        .clone()
-        .unwrap_or_else(|| default_service.to_owned());
+    let (port, scheme, service, service_origin, psrp) = match connection {
+        Connection::Winrm => {
+            let port = spec.port.unwrap_or(d.port);
+            let scheme = spec
+                .scheme
+                .or(d.scheme)
+                .unwrap_or_else(|| default_scheme(port));
+            let (service, origin) = match (&spec.service, &d.service) {
+                (Some(s), _) => (s.clone(), "ansible_winrm_service"),
+                (None, Some(s)) => (s.clone(), "--service"),
+                (None, None) => (DEFAULT_SERVICE.to_owned(), "default"),
+            };
+            (port, scheme, service, origin, None)
+        }
+        Connection::Psrp => {
+            let p = &spec.psrp;
+            let protocol = p.protocol.or(d.scheme);
+            let port = match (p.port, protocol) {
+                (Some(port), _) => port,
+                (None, Some(Scheme::Https)) => 5986,
+                (None, Some(Scheme::Http)) => 5985,
+                (None, None) => d.port,
+            };
+            let scheme = protocol.unwrap_or_else(|| default_scheme(port));
+            let (service, origin) = match (&p.negotiate_service, &d.service, d.ansible_core) {
+                (Some(s), _, _) => (s.clone(), "ansible_psrp_negotiate_service"),
+                (None, Some(s), _) => (s.clone(), "--service"),
+                (None, None, Some(v)) if v >= (2, 21) => (
+                    PSRP_SERVICE_FROM_2_21.to_owned(),
+                    "default from ansible-core 2.21",
+                ),
+                (None, None, Some(_)) => (
+                    PSRP_SERVICE_BEFORE_2_21.to_owned(),
+                    "default before ansible-core 2.21",
+                ),
+                (None, None, None) => (
+                    PSRP_SERVICE_BEFORE_2_21.to_owned(),
+                    "default before ansible-core 2.21 (version not given)",
+                ),
+            };
+            let psrp = Psrp {
+                auth: p
+                    .auth
+                    .clone()
+                    .or_else(|| d.psrp_auth.clone())
+                    .unwrap_or_else(|| "negotiate".into()),
+                configuration_name: p
+                    .configuration_name
+                    .clone()
+                    .or_else(|| d.configuration_name.clone())
+                    .unwrap_or_else(|| DEFAULT_CONFIGURATION_NAME.into()),
+                message_encryption: p
+                    .message_encryption
+                    .clone()
+                    .or_else(|| d.message_encryption.clone())
+                    .unwrap_or_else(|| "auto".into()),
+                send_cbt: p.negotiate_send_cbt.unwrap_or(true),
+                delegate: p.negotiate_delegate.unwrap_or(false),
+                path: p.path.clone().filter(|x| x.trim_matches('/') != "wsman"),
+            };
+            (port, scheme, service, origin, Some(psrp))
+        }
+    };
     Ok(Target {
         name,
         host,
@@ -448,6 +759,9 @@ pub fn resolve_target(
         service,
         port,
         scheme,
+        connection,
+        service_origin,
+        psrp,
         spec,
     })
 }
@@ -570,12 +884,34 @@ impl Settings {
             if spec.hostname_override.is_none() {
                 spec.hostname_override = cli.hostname_override.clone();
             }
+            if spec.psrp.host.is_none() {
+                spec.psrp.host = cli.ansible_host.clone();
+            }
+            if spec.psrp.negotiate_hostname_override.is_none() {
+                spec.psrp.negotiate_hostname_override = cli.hostname_override.clone();
+            }
             if spec.transport.is_none() && !cli.transport.is_empty() {
                 spec.transport = Some(cli.transport.clone());
             }
         }
-        let default_service = cli.service.as_deref().unwrap_or(DEFAULT_SERVICE);
         let port = cli.port.unwrap_or(DEFAULT_PORT);
+        let ansible_core = match &cli.ansible_core {
+            None => None,
+            Some(v) => Some(parse_core_version(v).ok_or_else(|| SettingsError::BadFlag {
+                flag: "--ansible-core",
+                reason: format!("{v:?} is not a version like 2.19 or 2.21.5"),
+            })?),
+        };
+        let defaults = Defaults {
+            port,
+            scheme: cli.scheme.map(Scheme::from),
+            service: cli.service.clone(),
+            connection: cli.connection.map(Connection::from),
+            ansible_core,
+            psrp_auth: cli.psrp_auth.clone(),
+            configuration_name: cli.configuration_name.clone(),
+            message_encryption: cli.message_encryption.clone(),
+        };
         let targets = specs
             .into_iter()
             .enumerate()
@@ -587,9 +923,10 @@ impl Settings {
                 };
                 resolve_target(
                     spec,
-                    default_port,
-                    cli.scheme.map(Scheme::from),
-                    default_service,
+                    &Defaults {
+                        port: default_port,
+                        ..defaults.clone()
+                    },
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -600,6 +937,7 @@ impl Settings {
                 || cli.realm.is_some()
                 || cli.kinit_env_vars.is_some()
                 || cli.kinit_cmd.is_some()
+                || cli.connection.is_some()
                 || targets.iter().any(|t| t.spec.has_vars()),
             module: cli.module,
             realm: cli.realm.clone(),
@@ -832,6 +1170,158 @@ mod tests {
     }
 
     #[test]
+    fn psrp_hosts_resolve_like_the_psrp_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("inv.ini");
+        std::fs::write(
+            &inv,
+            "[ps]\n\
+             p1.example.com\n\
+             p2.example.com ansible_psrp_protocol=http\n\
+             p3.example.com ansible_host=10.0.0.7 ansible_psrp_negotiate_hostname_override=p3.example.com \
+             ansible_psrp_auth=kerberos ansible_psrp_configuration_name=PowerShell.7 \
+             ansible_psrp_negotiate_send_cbt=no ansible_psrp_message_encryption=never\n\
+             p4.example.com ansible_port=5985 ansible_psrp_negotiate_service=HTTP \
+             ansible_winrm_service=IGNORED ansible_winrm_host=ignored.example.com\n\
+             [ps:vars]\nansible_connection=ansible.builtin.psrp\n\
+             [win]\nw1.example.com ansible_winrm_scheme=http\n",
+        )
+        .unwrap();
+        let inv = inv.to_str().unwrap();
+        let s = build(&["--targets-file", inv], &[]).unwrap();
+        let t = &s.targets;
+        assert!(s.ansible.active);
+        // No port, no protocol: https on 5986; the SPN service is WSMAN before 2.21.
+        assert_eq!(t[0].connection, Connection::Psrp);
+        assert_eq!((t[0].scheme, t[0].port), (Scheme::Https, 5986));
+        assert_eq!(t[0].service, "WSMAN");
+        assert_eq!(
+            t[0].service_origin,
+            "default before ansible-core 2.21 (version not given)"
+        );
+        let p = t[0].psrp.as_ref().unwrap();
+        assert_eq!(
+            (p.auth.as_str(), p.configuration_name.as_str(), p.send_cbt),
+            ("negotiate", "Microsoft.PowerShell", true)
+        );
+        // psrp's port follows the protocol (winrm would keep 5986 with http).
+        assert_eq!((t[1].scheme, t[1].port), (Scheme::Http, 5985));
+        assert_eq!(
+            (t[2].host.as_str(), t[2].spn_host.as_str()),
+            ("10.0.0.7", "p3.example.com")
+        );
+        let p = t[2].psrp.as_ref().unwrap();
+        assert_eq!(
+            (p.auth.as_str(), p.configuration_name.as_str(), p.send_cbt),
+            ("kerberos", "PowerShell.7", false)
+        );
+        assert!(!p.encrypts(Scheme::Http));
+        // The winrm variables do not count for a psrp host, ansible_port does.
+        assert_eq!(
+            (
+                t[3].host.as_str(),
+                t[3].service.as_str(),
+                t[3].port,
+                t[3].scheme
+            ),
+            ("p4.example.com", "HTTP", 5985, Scheme::Http)
+        );
+        assert_eq!(t[3].service_origin, "ansible_psrp_negotiate_service");
+        // winrm stays winrm: its scheme without a port keeps Ansible's 5986.
+        assert_eq!(t[4].connection, Connection::Winrm);
+        assert!(t[4].psrp.is_none());
+        assert_eq!(
+            (t[4].scheme, t[4].port, t[4].service.as_str()),
+            (Scheme::Http, 5986, "HTTP")
+        );
+
+        // The ansible-core version picks negotiate_service's default.
+        let s = build(
+            &[
+                "--targets-file",
+                inv,
+                "--group",
+                "ps",
+                "--ansible-core",
+                "2.21.5",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.targets[0].service, "host");
+        assert_eq!(
+            s.targets[0].service_origin,
+            "default from ansible-core 2.21"
+        );
+        let s = build(&["--targets-file", inv, "--ansible-core", "2.20"], &[]).unwrap();
+        assert_eq!(s.targets[0].service, "WSMAN");
+        assert!(
+            build(&["--targets-file", inv, "--ansible-core", "two"], &[])
+                .unwrap_err()
+                .to_string()
+                .contains("--ansible-core")
+        );
+
+        // --connection psrp for named targets, with the one-host flags feeding psrp's fields.
+        let s = build(
+            &[
+                "--connection",
+                "psrp",
+                "--ansible-host",
+                "10.1.1.1",
+                "--hostname-override",
+                "h.example.com",
+                "h",
+            ],
+            &[],
+        )
+        .unwrap();
+        let t = &s.targets[0];
+        assert_eq!(
+            (t.host.as_str(), t.spn_host.as_str()),
+            ("10.1.1.1", "h.example.com")
+        );
+        assert_eq!((t.scheme, t.port), (Scheme::Http, 5985));
+    }
+
+    #[test]
+    fn psrp_variables_are_checked() {
+        for (line, what) in [
+            (
+                "w ansible_connection=psrp ansible_psrp_auth=digest",
+                "one of basic",
+            ),
+            (
+                "w ansible_psrp_message_encryption=sometimes",
+                "auto, always, never",
+            ),
+            ("w ansible_psrp_negotiate_delegate=maybe", "not a boolean"),
+            ("w ansible_psrp_port=https", "not a port"),
+        ] {
+            let err = parse_targets_file(line, &[]).unwrap_err().1;
+            assert!(err.contains(what), "{line}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("inv.ini");
+        std::fs::write(&inv, "[all]\nlocalhost ansible_connection=local\n").unwrap();
+        let err = build(&["--targets-file", inv.to_str().unwrap()], &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("host localhost: ansible_connection=local"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn core_versions() {
+        assert_eq!(parse_core_version("2.21"), Some((2, 21)));
+        assert_eq!(parse_core_version("2.19.0rc1"), Some((2, 19)));
+        assert_eq!(parse_core_version(" 2.18.19 "), Some((2, 18)));
+        assert_eq!(parse_core_version("2"), None);
+        assert_eq!(parse_core_version("x.y"), None);
+    }
+
+    #[test]
     fn inventory_hosts_without_a_port_get_ansibles() {
         let dir = tempfile::tempdir().unwrap();
         let file = |name: &str, text: &str| {
@@ -879,8 +1369,16 @@ mod tests {
 
     #[test]
     fn targets_resolve_like_the_winrm_connection() {
-        let t =
-            |spec: TargetSpec| resolve_target(spec, ANSIBLE_DEFAULT_PORT, None, "HTTP").unwrap();
+        let t = |spec: TargetSpec| {
+            resolve_target(
+                spec,
+                &Defaults {
+                    port: ANSIBLE_DEFAULT_PORT,
+                    ..Defaults::default()
+                },
+            )
+            .unwrap()
+        };
         let plain = t(TargetSpec::bare("win01.example.com"));
         assert_eq!(
             (

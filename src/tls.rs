@@ -196,6 +196,26 @@ impl ServerCertVerifier for Recorder {
     }
 }
 
+/// RFC 5929 `tls-server-end-point` channel-binding application data for the server's leaf
+/// certificate, as pywinrm and pyspnego compute it: `tls-server-end-point:` and the hash of
+/// the DER certificate, with the hash of the certificate's signature algorithm, SHA-256 when
+/// that is MD5 or SHA-1 (or unknown, e.g. RSASSA-PSS without parsed parameters).
+pub fn tls_server_end_point(der: &[u8]) -> Vec<u8> {
+    let oid = x509_parser::parse_x509_certificate(der)
+        .ok()
+        .map(|(_, c)| c.signature_algorithm.algorithm.to_id_string());
+    let alg = match oid.as_deref() {
+        // sha384WithRSAEncryption, ecdsa-with-SHA384
+        Some("1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3") => &ring::digest::SHA384,
+        // sha512WithRSAEncryption, ecdsa-with-SHA512
+        Some("1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4") => &ring::digest::SHA512,
+        _ => &ring::digest::SHA256,
+    };
+    let mut out = b"tls-server-end-point:".to_vec();
+    out.extend_from_slice(ring::digest::digest(alg, der).as_ref());
+    out
+}
+
 fn facts(der: &CertificateDer<'_>) -> Option<CertFacts> {
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
     let mut names = Vec::new();
@@ -306,4 +326,41 @@ pub async fn probe(
         leaf: facts(leaf),
         verdict,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(alg: &'static rcgen::SignatureAlgorithm) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(alg).expect("key");
+        rcgen::CertificateParams::new(vec!["win01.example.com".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert")
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn channel_binding_hashes_with_the_signature_algorithm() {
+        // ECDSA P-256 with SHA-256: the SHA-256 of the DER certificate.
+        let der = cert(&rcgen::PKCS_ECDSA_P256_SHA256);
+        let cb = tls_server_end_point(&der);
+        let (prefix, hash) = cb.split_at(b"tls-server-end-point:".len());
+        assert_eq!(prefix, b"tls-server-end-point:");
+        assert_eq!(
+            hash,
+            ring::digest::digest(&ring::digest::SHA256, &der).as_ref()
+        );
+        // ECDSA P-384 with SHA-384: SHA-384 (48 bytes).
+        let der = cert(&rcgen::PKCS_ECDSA_P384_SHA384);
+        let cb = tls_server_end_point(&der);
+        assert_eq!(cb.len(), b"tls-server-end-point:".len() + 48);
+        // Not a certificate: SHA-256 of the bytes, never a panic.
+        assert_eq!(
+            tls_server_end_point(b"garbage").len(),
+            b"tls-server-end-point:".len() + 32
+        );
+    }
 }

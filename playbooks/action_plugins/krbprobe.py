@@ -1,13 +1,15 @@
 # Copyright krbprobe authors
 # SPDX-License-Identifier: Apache-2.0
-"""Action plugin for the krbprobe module: probe a Windows host as its winrm connection would.
+"""Action plugin for the krbprobe module: probe a Windows host as its connection would.
 
 The module (the static krbprobe binary, ``library/krbprobe``) runs in the job's execution
 environment: the task is delegated to localhost. This plugin fills the module's arguments that
-the task leaves out from the *inventory host's* winrm connection settings, resolved the way
-ansible-core's winrm connection plugin resolves them (same variables, same precedence, same
-defaults: the option definitions are the winrm plugin's own), and from the job's machine
-credential (``-u`` / ``remote_user`` and the connection password), then runs the module.
+the task leaves out from the *inventory host's* connection settings (its ``ansible_connection``:
+winrm, or psrp), resolved the way ansible-core's connection plugin resolves them (same
+variables, same precedence, same defaults: the option definitions are the installed plugin's
+own, so psrp's negotiate_service default is the running ansible-core's), and from the job's
+machine credential (``-u`` / ``remote_user`` and the connection password), then runs the
+module.
 
 The password goes into the module's arguments only (the args file in Ansible's remote tmp dir,
 a directory of mode 0700 that Ansible deletes after the run); it is never put into the task
@@ -27,7 +29,7 @@ from ansible.plugins.loader import connection_loader
 # Variables that ConnectionBase.update_vars() adds to a delegated task's variables with the
 # *delegate's* values (the local connection's: ansible_host=localhost, ansible_user=-u) when the
 # inventory host does not define them. Passwords are never added.
-INJECTED_BY_DELEGATION = ("ansible_host", "ansible_port", "ansible_user")
+INJECTED_BY_DELEGATION = ("ansible_connection", "ansible_host", "ansible_port", "ansible_user")
 
 # ansible_winrm_* settings krbprobe does not model, and what that means for its verdict.
 NOT_MIRRORED = {
@@ -75,19 +77,23 @@ class ActionModule(ActionBase):
             # inventory order. Each host keeps its own winrm connection variables.
             resolved = []
             for name in hosts:
-                options, origins, extras = self._winrm_options(self._other_host_variables(task_vars, name))
-                resolved.append((name, options, origins, extras))
+                variables = self._other_host_variables(task_vars, name)
+                plugin = self._connection_of(variables)
+                options, origins, extras = self._plugin_options(plugin, variables)
+                resolved.append((name, plugin, options, origins, extras))
                 warnings += ["%s: %s" % (name, w) for w in not_mirrored(extras)]
-            args["targets"] = [self._target(name, o, g, e) for name, o, g, e in resolved]
-            run_wide = [(name, run_wide_options(o, g, e, use_password)) for name, o, g, e in resolved]
+            args["targets"] = [self._target(name, c, o, g, e) for name, c, o, g, e in resolved]
+            run_wide = [(name, run_wide_options(c, o, g, e, use_password)) for name, c, o, g, e in resolved]
             args.update(merge_run_wide(run_wide, args, warnings))
         else:
-            options, origins, extras = self._winrm_options(self._host_variables(task_vars))
+            variables = self._host_variables(task_vars)
+            plugin = self._connection_of(variables)
+            options, origins, extras = self._plugin_options(plugin, variables)
             if "targets" not in args and "targets_file" not in args:
                 name = str(task_vars.get("inventory_hostname"))
-                args["targets"] = [self._target(name, options, origins, extras)]
+                args["targets"] = [self._target(name, plugin, options, origins, extras)]
                 warnings += not_mirrored(extras)
-            for key, value in run_wide_options(options, origins, extras, use_password).items():
+            for key, value in run_wide_options(plugin, options, origins, extras, use_password).items():
                 args.setdefault(key, value)
 
         if "python" not in args and task_vars.get("ansible_playbook_python"):
@@ -113,40 +119,56 @@ class ActionModule(ActionBase):
             result["warnings"] = list(result.get("warnings") or []) + warnings
         return result
 
-    def _winrm_options(self, variables: t.Mapping[str, t.Any]) -> tuple[dict, dict, dict]:
-        """The inventory host's winrm connection options, as the winrm plugin would get them.
+    def _connection_of(self, variables: t.Mapping[str, t.Any]) -> str:
+        """'psrp' or 'winrm': the inventory host's ansible_connection (templated). A delegated
+        task's own connection is the delegate's (local), so only the host's variable counts;
+        without one, winrm, krbprobe's default."""
+        value = variables.get("ansible_connection")
+        name = str(self._templar.template(value)) if value is not None else "winrm"
+        short = name.removeprefix("ansible.builtin.")
+        if short not in ("winrm", "psrp"):
+            raise AnsibleActionFail(
+                "krbprobe mirrors the winrm and psrp connections; this host's ansible_connection is "
+                "%s" % name
+            )
+        return short
+
+    def _plugin_options(self, plugin: str, variables: t.Mapping[str, t.Any]) -> tuple[dict, dict, dict]:
+        """The inventory host's PLUGIN (winrm or psrp) connection options, as that plugin would
+        get them.
 
         Same as TaskExecutor._set_connection_options() + Connection._resolve_option_variables()
-        for a task that is not delegated: the plugin's variables templated, its ansible_winrm_*
+        for a task that is not delegated: the plugin's variables templated, its ansible_<plugin>_*
         extras, and the keywords that reach it (remote_user, port, the connection password).
         Returns the options, their origins ('default', 'var: ansible_port', ...) and every
-        ansible_winrm_* variable, templated.
+        ansible_<plugin>_* variable, templated.
         """
-        # Loading the plugin class registers its option definitions with the config manager.
-        connection_loader.get("ansible.builtin.winrm", class_only=True)
+        # Loading the plugin class registers its option definitions with the config manager
+        # (psrp's module imports without pypsrp installed: it only records HAS_PYPSRP).
+        connection_loader.get("ansible.builtin." + plugin, class_only=True)
+        prefix = "ansible_%s_" % plugin
         var_options: dict[str, t.Any] = {}
-        for name in C.config.get_plugin_vars("connection", "winrm"):
+        for name in C.config.get_plugin_vars("connection", plugin):
             if name in variables:
                 var_options[name] = self._templar.template(variables[name])
-        # All ansible_winrm_* variables: the plugin's own and the extras it passes to pywinrm.
         extras = {
             name: var_options[name] if name in var_options else self._templar.template(value)
             for name, value in variables.items()
-            if name.startswith("ansible_winrm_")
+            if name.startswith(prefix)
         }
         keys = {"remote_user": self._task.remote_user, "port": self._task.port}
         if self._play_context.password:
             # TaskExecutor threads the connection password through the play context; the
-            # winrm option remote_password takes it through its alias 'password'. Differs in one
+            # option remote_password takes it through its alias 'password'. Differs in one
             # case: when the delegate (localhost) defines ansible_password, the play context
             # holds that one.
             keys["password"] = self._play_context.password
         options: dict[str, t.Any] = {}
         origins: dict[str, str] = {}
-        for option in C.config.get_configuration_definitions("connection", "winrm"):
+        for option in C.config.get_configuration_definitions("connection", plugin):
             # (ConfigManager.get_plugin_options_and_origins() does this, from ansible-core 2.17)
             options[option], origins[option] = C.config.get_config_value_and_origin(
-                option, plugin_type="connection", plugin_name="winrm", keys=keys, variables=var_options
+                option, plugin_type="connection", plugin_name=plugin, keys=keys, variables=var_options
             )
         return options, origins, extras
 
@@ -189,11 +211,16 @@ class ActionModule(ActionBase):
         host = hostvars[name]
         # Only the connection's own variables and ansible_winrm_*: templating every variable of
         # every host would cost more than the probe, and fail on unrelated broken ones.
+        connection_loader.get("ansible.builtin.psrp", class_only=True)
         wanted = set(C.config.get_plugin_vars("connection", "winrm"))
-        return {k: host[k] for k in host.keys() if k in wanted or k.startswith("ansible_winrm_")}
+        wanted |= set(C.config.get_plugin_vars("connection", "psrp")) | {"ansible_connection"}
+        return {k: host[k] for k in host.keys()
+                if k in wanted or k.startswith(("ansible_winrm_", "ansible_psrp_"))}
 
-    def _target(self, name: str, options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
-        """The inventory host NAME as a krbprobe target with its winrm connection settings."""
+    def _target(self, name: str, plugin: str, options: dict, origins: dict, extras: dict) -> dict[str, t.Any]:
+        """The inventory host NAME as a krbprobe target with its connection settings."""
+        if plugin == "psrp":
+            return psrp_target(name, options, origins)
         target: dict[str, t.Any] = {"name": name}
         # remote_addr: inventory_hostname < ansible_host < ansible_winrm_host (last one wins).
         if origins.get("remote_addr") in ("var: ansible_host", "var: ansible_winrm_host"):
@@ -216,6 +243,23 @@ class ActionModule(ActionBase):
         return target
 
 
+def psrp_target(name: str, options: dict, origins: dict) -> dict[str, t.Any]:
+    """The inventory host NAME as a krbprobe psrp target: the options the host's variables
+    (or a keyword) set; defaults are left to krbprobe, which applies the running
+    ansible-core's (it gets the version as _ansible_version)."""
+    psrp: dict[str, t.Any] = {}
+    if origins.get("remote_addr") in ("var: ansible_host", "var: ansible_psrp_host"):
+        psrp["host"] = str(options["remote_addr"])
+    if origins.get("port") != "default" and options.get("port") is not None:
+        psrp["port"] = int(options["port"])
+    for option in PSRP_OPTIONS:
+        if origins.get(option, "default") == "default" or options.get(option) is None:
+            continue
+        value = options[option]
+        psrp[option] = value if isinstance(value, bool) else str(value)
+    return {"name": name, "connection": "psrp", "psrp": psrp}
+
+
 def not_mirrored(extras: dict[str, t.Any]) -> list[str]:
     """Warnings for the host's ansible_winrm_* settings that krbprobe does not model."""
     return [
@@ -225,11 +269,24 @@ def not_mirrored(extras: dict[str, t.Any]) -> list[str]:
     ]
 
 
-def run_wide_options(options: dict, origins: dict, extras: dict, use_password: bool) -> dict[str, t.Any]:
-    """Module options that hold for the whole run, from one host's winrm connection settings
-    and the credential, as the winrm connection would use them (the password only when
-    use_password: not with a keytab)."""
+def run_wide_options(
+    plugin: str, options: dict, origins: dict, extras: dict, use_password: bool
+) -> dict[str, t.Any]:
+    """Module options that hold for the whole run, from one host's connection settings and
+    the credential, as its connection would use them (the password only when use_password:
+    not with a keytab)."""
     out: dict[str, t.Any] = {}
+    if plugin == "psrp":
+        # psrp: no kinit; cert_validation/ca_cert as pypsrp takes them; the credential.
+        if str(options.get("cert_validation", "")).lower() == "ignore":
+            out["insecure"] = True
+        if options.get("ca_cert") and os.path.isfile(str(options["ca_cert"])):
+            out["ca_file"] = str(options["ca_cert"])
+        if options.get("remote_user"):
+            out["user"] = str(options["remote_user"])
+        if use_password and options.get("remote_password"):
+            out["password"] = str(options["remote_password"])
+        return out
     if str(extras.get("ansible_winrm_server_cert_validation", "")).lower() == "ignore":
         # Like the connection: no certificate validation. krbprobe still reports what is
         # wrong with the certificate, as a warning, and marks the report insecure.

@@ -45,6 +45,9 @@ pub fn transports(t: &Target, user: Option<&str>) -> (Vec<String>, bool) {
 
 /// The finding for one target.
 pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
+    if let Some(p) = &t.psrp {
+        return run_psrp(t, p);
+    }
     let (transports, derived) = transports(t, user);
     let gss_target = format!("{}@{}", t.service, t.spn_host);
     let mut problems = Issues::new();
@@ -77,29 +80,13 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         ),
         Some(_) => {}
     }
-    if t.spn_host.parse::<IpAddr>().is_ok() {
-        // The inventory name is the likely FQDN only when it looks like one; an alias or a
-        // short name would just move the problem (dns-target names the PTR's answer).
-        let fqdn_name =
-            t.name.parse::<IpAddr>().is_err() && t.name != t.host && t.name.contains('.');
-        let hint = if fqdn_name {
-            format!(
-                "Set ansible_winrm_kerberos_hostname_override: {} for this host (or ansible_host to the FQDN).",
-                t.name
-            )
-        } else {
-            "Set ansible_winrm_kerberos_hostname_override to the host's FQDN, the name its computer account holds the HTTP/ SPN for (dns-target shows what the address's PTR record says)."
-                .to_owned()
-        };
-        problems.push_hinted(
-            codes::ANSIBLE_CONNECTION_IP_HOST,
-            format!(
-                "ansible_host is the IP address {}: pywinrm asks for {gss_target}, which no AD account holds",
-                t.host
-            ),
-            hint,
-        );
-    }
+    ip_host(
+        &mut problems,
+        t,
+        &gss_target,
+        "ansible_winrm_kerberos_hostname_override",
+        "pywinrm",
+    );
     if let Some(realm) = &ctx.realm {
         let user_realm = user.and_then(|u| u.rsplit_once('@')).map(|(_, r)| r);
         let detail = match user_realm {
@@ -114,17 +101,7 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
             format!("ansible_winrm_realm={realm} is ignored by pywinrm; {detail}"),
         );
     }
-    let mismatch = match (t.scheme.as_str(), t.port) {
-        ("https", 5985) => Some("https on 5985, WinRM's http port"),
-        ("http", 5986) => Some("http on 5986, WinRM's https port"),
-        _ => None,
-    };
-    if let Some(m) = mismatch {
-        problems.push(
-            codes::ANSIBLE_CONNECTION_SCHEME_PORT,
-            format!("{}: {m}", t.endpoint()),
-        );
-    }
+    scheme_port(&mut problems, t);
 
     let finding = problems.finding(ID, || {
         Finding::new(
@@ -165,15 +142,139 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         )
 }
 
+/// The IP-address-as-SPN-host problem, in the words of the variable that fixes it.
+fn ip_host(problems: &mut Issues, t: &Target, gss_target: &str, override_var: &str, client: &str) {
+    if t.spn_host.parse::<IpAddr>().is_err() {
+        return;
+    }
+    // The inventory name is the likely FQDN only when it looks like one; an alias or a short
+    // name would just move the problem (dns-target names the PTR's answer).
+    let fqdn_name = t.name.parse::<IpAddr>().is_err() && t.name != t.host && t.name.contains('.');
+    let hint = if fqdn_name {
+        format!(
+            "Set {override_var}: {} for this host (or ansible_host to the FQDN).",
+            t.name
+        )
+    } else {
+        format!(
+            "Set {override_var} to the host's FQDN, the name its computer account holds the {}/ SPN for (dns-target shows what the address's PTR record says).",
+            t.service
+        )
+    };
+    problems.push_hinted(
+        codes::ANSIBLE_CONNECTION_IP_HOST,
+        format!(
+            "ansible_host is the IP address {}: {client} asks for {gss_target}, which no AD account holds",
+            t.host
+        ),
+        hint,
+    );
+}
+
+/// The scheme/port mismatch, if any.
+fn scheme_port(problems: &mut Issues, t: &Target) {
+    let mismatch = match (t.scheme.as_str(), t.port) {
+        ("https", 5985) => Some("https on 5985, WinRM's http port"),
+        ("http", 5986) => Some("http on 5986, WinRM's https port"),
+        _ => None,
+    };
+    if let Some(m) = mismatch {
+        problems.push(
+            codes::ANSIBLE_CONNECTION_SCHEME_PORT,
+            format!("{}: {m}", t.endpoint()),
+        );
+    }
+}
+
+/// The psrp connection (`ansible.builtin.psrp` with pypsrp and pyspnego): `auth` negotiate
+/// (SPNEGO, NTLM as a silent fallback) or kerberos, the SPN `negotiate_service@host`
+/// (`WSMAN` before ansible-core 2.21, `host` from 2.21), a runspace pool on
+/// `configuration_name`.
+fn run_psrp(t: &Target, p: &crate::settings::Psrp) -> Finding {
+    let gss_target = format!("{}@{}", t.service, t.spn_host);
+    let mut problems = Issues::new();
+    if !p.uses_kerberos() {
+        problems.push_hinted(
+            codes::ANSIBLE_CONNECTION_NOT_KERBEROS,
+            format!(
+                "ansible_psrp_auth is {}: the psrp connection does not use Kerberos",
+                p.auth
+            ),
+            "Set ansible_psrp_auth: negotiate (or kerberos, which never falls back to NTLM) and ansible_user: user@REALM.",
+        );
+    }
+    ip_host(
+        &mut problems,
+        t,
+        &gss_target,
+        "ansible_psrp_negotiate_hostname_override",
+        "pypsrp",
+    );
+    scheme_port(&mut problems, t);
+    if p.message_encryption == "never" && t.scheme == crate::model::Scheme::Http {
+        problems.push(
+            codes::ANSIBLE_CONNECTION_PSRP_UNENCRYPTED,
+            format!(
+                "{}: ansible_psrp_message_encryption=never over http",
+                t.endpoint()
+            ),
+        );
+    }
+    let how = match p.auth.as_str() {
+        "negotiate" => "SPNEGO (NTLM as a silent fallback)",
+        "kerberos" => "Kerberos only",
+        _ => "no Kerberos",
+    };
+    problems
+        .finding(ID, || {
+            Finding::new(
+                ID,
+                codes::ANSIBLE_CONNECTION_OK,
+                format!(
+                    "{} with psrp auth {} ({how}), SPN {gss_target} ({}), endpoint {}",
+                    t.endpoint(),
+                    p.auth,
+                    t.service_origin,
+                    p.configuration_name
+                ),
+            )
+        })
+        .target(t.name.clone())
+        .evidence("connection", "psrp")
+        .evidence("endpoint", t.endpoint())
+        .evidence("auth", p.auth.clone())
+        .evidence("gss_target_name", gss_target)
+        .evidence("service_origin", t.service_origin)
+        .evidence("configuration_name", p.configuration_name.clone())
+        .evidence("message_encryption", p.message_encryption.clone())
+        .evidence("send_cbt", p.send_cbt)
+        .evidence("negotiate_delegate", p.delegate)
+        .evidence("path", p.path.clone())
+        .evidence("proxy", t.spec.psrp.proxy.clone())
+        .evidence("ansible_host", t.spec.psrp.host.clone())
+        .evidence(
+            "negotiate_hostname_override",
+            t.spec.psrp.negotiate_hostname_override.clone(),
+        )
+        .evidence("port_from_inventory", t.spec.psrp.port.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Scheme;
     use crate::report::Status;
-    use crate::settings::{TargetSpec, resolve_target};
+    use crate::settings::{Defaults, TargetSpec, resolve_target};
 
     fn target(spec: TargetSpec) -> Target {
-        resolve_target(spec, 5986, None, "HTTP").unwrap()
+        resolve_target(
+            spec,
+            &Defaults {
+                port: 5986,
+                ..Defaults::default()
+            },
+        )
+        .unwrap()
     }
 
     fn ctx() -> AnsibleContext {
@@ -294,6 +395,93 @@ mod tests {
             f.hint
                 .unwrap()
                 .contains("ansible_winrm_kerberos_hostname_override: win01.example.com")
+        );
+    }
+
+    fn psrp(vars: &[(&str, &str)], name: &str) -> Target {
+        let mut spec = TargetSpec::bare(name);
+        crate::settings::apply_var(&mut spec, "ansible_connection", "psrp").unwrap();
+        for (k, v) in vars {
+            crate::settings::apply_var(&mut spec, k, v).unwrap();
+        }
+        target(spec)
+    }
+
+    #[test]
+    fn psrp_decisions() {
+        let fqdn = "win01.example.com";
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Vars, &str, Status)] = &[
+            (&[], "ansible-connection-ok", Status::Pass),
+            (
+                &[("ansible_psrp_auth", "kerberos")],
+                "ansible-connection-ok",
+                Status::Pass,
+            ),
+            (
+                &[("ansible_psrp_auth", "ntlm")],
+                "ansible-connection-not-kerberos",
+                Status::Fail,
+            ),
+            (
+                &[("ansible_psrp_auth", "credssp")],
+                "ansible-connection-not-kerberos",
+                Status::Fail,
+            ),
+            (
+                &[("ansible_host", "10.0.0.5")],
+                "ansible-connection-ip-host",
+                Status::Warn,
+            ),
+            (
+                &[
+                    ("ansible_psrp_protocol", "http"),
+                    ("ansible_psrp_message_encryption", "never"),
+                ],
+                "ansible-connection-psrp-unencrypted",
+                Status::Warn,
+            ),
+            (
+                &[("ansible_psrp_message_encryption", "never")],
+                "ansible-connection-ok",
+                Status::Pass,
+            ),
+            (
+                &[
+                    ("ansible_psrp_port", "5985"),
+                    ("ansible_psrp_protocol", "https"),
+                ],
+                "ansible-connection-scheme-port",
+                Status::Warn,
+            ),
+        ];
+        for (vars, code, status) in cases {
+            let f = run(&psrp(vars, fqdn), Some("awx@EXAMPLE.COM"), &ctx());
+            assert_eq!(
+                (f.code, f.status),
+                (*code, *status),
+                "{vars:?}: {}",
+                f.summary
+            );
+            assert_eq!(f.evidence["connection"], "psrp");
+        }
+        let f = run(&psrp(&[], fqdn), Some("awx@EXAMPLE.COM"), &ctx());
+        assert_eq!(f.evidence["gss_target_name"], "WSMAN@win01.example.com");
+        assert!(
+            f.summary.contains("endpoint Microsoft.PowerShell"),
+            "{}",
+            f.summary
+        );
+        let f = run(&psrp(&[("ansible_host", "10.0.0.5")], fqdn), None, &ctx());
+        assert!(
+            f.hint
+                .unwrap()
+                .contains("ansible_psrp_negotiate_hostname_override: win01.example.com")
+        );
+        assert!(
+            f.summary.contains("pypsrp asks for WSMAN@10.0.0.5"),
+            "{}",
+            f.summary
         );
     }
 }

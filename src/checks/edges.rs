@@ -28,7 +28,7 @@ use crate::kdcproto::{self, TransportError};
 use crate::model::Scheme;
 use crate::tls::Trust;
 use crate::winrm::probe::{self, Listener};
-use crate::winrm::session::{AuthOutcome, Reply, Session, SessionError};
+use crate::winrm::session::{AuthOptions, AuthOutcome, Reply, Session, SessionError};
 
 /// Name resolution as the pod's libc sees it.
 pub trait Resolver: Sync {
@@ -121,8 +121,11 @@ pub trait WinRmSession: Send {
         &mut self,
         tgt: &Self::Tgt,
         gss_target: &str,
+        opts: AuthOptions,
         gss_slots: &Semaphore,
     ) -> impl Future<Output = Result<AuthOutcome, SessionError>> + Send;
+    /// Turns message encryption on or off (psrp's `message_encryption`).
+    fn set_encrypt(&mut self, on: bool);
     /// Sends one SOAP envelope and returns the answer.
     fn call(&mut self, soap: &str) -> impl Future<Output = Result<Reply, SessionError>> + Send;
 }
@@ -253,9 +256,14 @@ impl WinRmSession for Session {
         &mut self,
         tgt: &gss::Tgt,
         gss_target: &str,
+        opts: AuthOptions,
         gss_slots: &Semaphore,
     ) -> impl Future<Output = Result<AuthOutcome, SessionError>> + Send {
-        Session::authenticate(self, tgt, gss_target, gss_slots)
+        Session::authenticate(self, tgt, gss_target, opts, gss_slots)
+    }
+
+    fn set_encrypt(&mut self, on: bool) {
+        Session::set_encrypt(self, on)
     }
 
     fn call(&mut self, soap: &str) -> impl Future<Output = Result<Reply, SessionError>> + Send {

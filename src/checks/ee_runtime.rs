@@ -31,7 +31,7 @@ const PY_PROBE: &str = r#"
 import importlib, json, os, sys
 out = {"python": sys.version.split()[0], "executable": sys.executable, "modules": {}}
 dist = {"winrm": "pywinrm", "kerberos": "pykerberos", "spnego": "pyspnego"}
-for name in ("winrm", "kerberos", "spnego", "gssapi", "krb5", "pexpect"):
+for name in ("winrm", "kerberos", "spnego", "gssapi", "krb5", "pexpect", "pypsrp"):
     try:
         mod = importlib.import_module(name)
         ver = getattr(mod, "__version__", None)
@@ -62,6 +62,13 @@ try:
 except Exception:
     out["ansible_core"] = None
     out["ansible_uses_pexpect"] = None
+try:
+    # negotiate_service's default as the installed psrp plugin documents it (WSMAN, host).
+    with open(os.path.join(base, "plugins", "connection", "psrp.py")) as f:
+        doc = f.read().split("negotiate_service:", 1)[1].split("vars:", 1)[0]
+    out["psrp_negotiate_service"] = doc.split("default:", 1)[1].split()[0].strip("'\"")
+except Exception:
+    out["psrp_negotiate_service"] = None
 print(json.dumps(out))
 "#;
 
@@ -123,6 +130,10 @@ pub struct Observed {
     pub tmp: Vec<(String, bool)>,
     /// HOME and whether it is writable.
     pub home: Option<(String, bool)>,
+    /// Whether some target uses the winrm connection (kinit, pywinrm).
+    pub winrm: bool,
+    /// Whether some target uses the psrp connection (pypsrp, pyspnego with gssapi).
+    pub psrp: bool,
 }
 
 /// Runs the check.
@@ -193,6 +204,8 @@ pub async fn run(settings: &Settings) -> Finding {
             let ok = writable(&h);
             (h, ok)
         }),
+        winrm: settings.targets.iter().any(|t| t.psrp.is_none()),
+        psrp: settings.targets.iter().any(|t| t.psrp.is_some()),
     };
     decide(&obs).took(started.elapsed())
 }
@@ -320,7 +333,9 @@ fn python_summary(path: Option<&Path>, v: &Value) -> Value {
     out.insert("path".into(), json!(path));
     out.insert("version".into(), v["python"].clone());
     let mut errors = serde_json::Map::new();
-    for name in ["winrm", "kerberos", "spnego", "gssapi", "krb5", "pexpect"] {
+    for name in [
+        "winrm", "kerberos", "spnego", "gssapi", "krb5", "pexpect", "pypsrp",
+    ] {
         let m = &v["modules"][name];
         let shown = if m["ok"].as_bool() == Some(true) {
             if m["version"].is_null() {
@@ -329,7 +344,7 @@ fn python_summary(path: Option<&Path>, v: &Value) -> Value {
                 m["version"].clone()
             }
         } else {
-            if matches!(name, "winrm" | "kerberos") {
+            if matches!(name, "winrm" | "kerberos" | "pypsrp" | "gssapi") {
                 errors.insert(name.into(), m["error"].clone());
             }
             Value::Null
@@ -340,6 +355,7 @@ fn python_summary(path: Option<&Path>, v: &Value) -> Value {
         "winrm_have_kerberos",
         "ansible_core",
         "ansible_uses_pexpect",
+        "psrp_negotiate_service",
     ] {
         out.insert(key.into(), v[key].clone());
     }
@@ -349,10 +365,39 @@ fn python_summary(path: Option<&Path>, v: &Value) -> Value {
     Value::Object(out)
 }
 
+/// What the psrp connection imports: pypsrp, and pyspnego with python-gssapi for Kerberos
+/// (without gssapi pyspnego still "works": its negotiate is NTLM only).
+fn psrp_stack(problems: &mut Issues, v: &Value) {
+    let py = v["python"].as_str().unwrap_or("?");
+    if !module_ok(v, "pypsrp") {
+        problems.push(
+            codes::EE_RUNTIME_NO_PYPSRP,
+            format!(
+                "Python {py} cannot import pypsrp: {}",
+                v["modules"]["pypsrp"]["error"].as_str().unwrap_or("?")
+            ),
+        );
+    } else if !module_ok(v, "gssapi") || !module_ok(v, "spnego") {
+        let (name, m) = if module_ok(v, "spnego") {
+            ("gssapi", &v["modules"]["gssapi"])
+        } else {
+            ("spnego", &v["modules"]["spnego"])
+        };
+        problems.push(
+            codes::EE_RUNTIME_PSRP_NO_KERBEROS,
+            format!(
+                "pypsrp {} is installed, but {name} does not import ({}): pyspnego has no Kerberos",
+                v["modules"]["pypsrp"]["version"].as_str().unwrap_or("?"),
+                m["error"].as_str().unwrap_or("?")
+            ),
+        );
+    }
+}
+
 /// The decision, table-testable.
 pub fn decide(obs: &Observed) -> Finding {
     let mut problems = Issues::new();
-    if obs.kinit.is_none() {
+    if obs.kinit.is_none() && obs.winrm {
         problems.push(
             codes::EE_RUNTIME_NO_KINIT,
             format!("{} is not on PATH", obs.kinit_cmd),
@@ -365,7 +410,11 @@ pub fn decide(obs: &Observed) -> Finding {
         ),
         PyProbe::Failed(why) => problems.push(codes::EE_RUNTIME_NO_PYTHON, why.clone()),
         PyProbe::Ok(v) => {
-            if !module_ok(v, "winrm") {
+            if obs.psrp {
+                psrp_stack(&mut problems, v);
+            }
+            // With only psrp targets pywinrm, kinit and pexpect do not matter to the job.
+            if obs.winrm && !module_ok(v, "winrm") {
                 problems.push(
                     codes::EE_RUNTIME_NO_WINRM,
                     format!(
@@ -374,7 +423,7 @@ pub fn decide(obs: &Observed) -> Finding {
                         v["modules"]["winrm"]["error"].as_str().unwrap_or("?")
                     ),
                 );
-            } else {
+            } else if obs.winrm {
                 let backend = match v["winrm_have_kerberos"].as_bool() {
                     Some(b) => b,
                     None => {
@@ -396,7 +445,10 @@ pub fn decide(obs: &Observed) -> Finding {
                     );
                 }
             }
-            if v["ansible_uses_pexpect"].as_bool() == Some(true) && !module_ok(v, "pexpect") {
+            if obs.winrm
+                && v["ansible_uses_pexpect"].as_bool() == Some(true)
+                && !module_ok(v, "pexpect")
+            {
                 problems.push(
                     codes::EE_RUNTIME_NO_PEXPECT,
                     format!(
@@ -472,18 +524,30 @@ pub fn decide(obs: &Observed) -> Finding {
         (_, PyProbe::NotFound) => json!(null),
     };
     let finding = problems.finding(ID, || {
-        let pywinrm = match &obs.python.1 {
-            PyProbe::Ok(v) => format!(
-                "pywinrm {}",
-                v["modules"]["winrm"]["version"].as_str().unwrap_or("?")
-            ),
-            _ => "pywinrm".into(),
+        let version = |m: &str| match &obs.python.1 {
+            PyProbe::Ok(v) => v["modules"][m]["version"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned(),
+            _ => "?".into(),
         };
+        let mut stacks = Vec::new();
+        if obs.winrm {
+            stacks.push(format!("kinit, pywinrm {} with Kerberos", version("winrm")));
+        }
+        if obs.psrp {
+            stacks.push(format!(
+                "pypsrp {} with pyspnego {} and gssapi",
+                version("pypsrp"),
+                version("spnego")
+            ));
+        }
         Finding::new(
             ID,
             codes::EE_RUNTIME_OK,
             format!(
-                "kinit, {pywinrm} with Kerberos, writable temp dir; {conf_words}; uid {}",
+                "{}, writable temp dir; {conf_words}; uid {}",
+                stacks.join("; "),
                 obs.uid
             ),
         )
@@ -547,6 +611,8 @@ mod tests {
             user_name: None,
             tmp: vec![("/tmp".into(), true)],
             home: Some(("/runner".into(), true)),
+            winrm: true,
+            psrp: false,
         }
     }
 
@@ -611,6 +677,71 @@ mod tests {
             let f = decide(&o);
             assert_eq!((f.code, f.status), (code, status), "{o:?}");
         }
+    }
+
+    /// A pod with psrp's stack as given: pypsrp, pyspnego, gssapi importable or not.
+    fn psrp_py(pypsrp: bool, spnego: bool, gssapi: bool) -> PyProbe {
+        let m = |ok: bool, name: &str| {
+            if ok {
+                json!({"ok": true, "version": "1.0"})
+            } else {
+                json!({"ok": false, "error": format!("ModuleNotFoundError: No module named '{name}'")})
+            }
+        };
+        PyProbe::Ok(json!({
+            "python": "3.11.2",
+            "modules": {
+                "winrm": m(false, "winrm"), "kerberos": m(false, "kerberos"),
+                "pypsrp": m(pypsrp, "pypsrp"), "spnego": m(spnego, "spnego"),
+                "gssapi": m(gssapi, "gssapi"), "krb5": m(gssapi, "krb5"),
+                "pexpect": m(false, "pexpect"),
+            },
+            "winrm_have_kerberos": null,
+            "ansible_core": "2.19.4",
+            "ansible_uses_pexpect": false,
+            "psrp_negotiate_service": "WSMAN",
+        }))
+    }
+
+    #[test]
+    fn psrp_only_pods_need_pypsrp_with_gssapi_not_kinit_or_pywinrm() {
+        let cases = [
+            ((true, true, true), "ee-runtime-ok", Status::Pass),
+            ((false, true, true), "ee-runtime-no-pypsrp", Status::Fail),
+            (
+                (true, true, false),
+                "ee-runtime-psrp-no-kerberos",
+                Status::Fail,
+            ),
+            (
+                (true, false, false),
+                "ee-runtime-psrp-no-kerberos",
+                Status::Fail,
+            ),
+        ];
+        for ((pypsrp, spnego, gssapi), code, status) in cases {
+            let mut o = healthy();
+            o.winrm = false;
+            o.psrp = true;
+            o.kinit = None;
+            o.python.1 = psrp_py(pypsrp, spnego, gssapi);
+            let f = decide(&o);
+            assert_eq!(
+                (f.code, f.status),
+                (code, status),
+                "{pypsrp} {spnego} {gssapi}"
+            );
+            if code == "ee-runtime-ok" {
+                assert!(f.summary.contains("pypsrp 1.0"), "{}", f.summary);
+                assert!(!f.summary.contains("kinit"), "{}", f.summary);
+                assert_eq!(f.evidence["python"]["psrp_negotiate_service"], "WSMAN");
+            }
+        }
+        // A mixed inventory needs both stacks: pywinrm missing still fails.
+        let mut o = healthy();
+        o.psrp = true;
+        o.python.1 = psrp_py(true, true, true);
+        assert_eq!(decide(&o).code, "ee-runtime-no-winrm");
     }
 
     #[test]

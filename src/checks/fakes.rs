@@ -18,7 +18,7 @@ use crate::gss::{GssFailure, ServiceTicket, TgtSource};
 use crate::kdcproto::{self, TransportError};
 use crate::model::Scheme;
 use crate::winrm::probe::{HttpFailure, HttpObs, Listener};
-use crate::winrm::session::{AuthOutcome, Reply, SessionError};
+use crate::winrm::session::{AuthOptions, AuthOutcome, Reply, SessionError};
 
 /// The fakes' clock: 2026-03-14T15:09:26Z.
 pub fn now() -> SystemTime {
@@ -291,7 +291,9 @@ impl Gss for FakeGss {
         host: &str,
     ) -> Result<ServiceTicket, GssFailure> {
         self.record(format!("ticket {service}@{host}"));
-        if let Some(minor) = self.spn_errors.get(host) {
+        // A key `SERVICE@host` fails that SPN only; a bare host fails every service of it.
+        let one = self.spn_errors.get(&format!("{service}@{host}"));
+        if let Some(minor) = one.or_else(|| self.spn_errors.get(host)) {
             return Err(crate::gss::fake_failure(*minor, "gss_init_sec_context"));
         }
         Ok(ServiceTicket {
@@ -403,9 +405,11 @@ impl WinRmSession for FakeSession {
         &mut self,
         _tgt: &FakeTgt,
         gss_target: &str,
+        opts: AuthOptions,
         gss_slots: &Semaphore,
     ) -> Result<AuthOutcome, SessionError> {
-        FakeWinRm::record(&self.calls, format!("auth {gss_target}"));
+        let how = if opts.spnego { " spnego" } else { "" };
+        FakeWinRm::record(&self.calls, format!("auth {gss_target}{how}"));
         let _slot = gss_slots.acquire().await;
         Ok(match self.script {
             HostScript::Rejects => AuthOutcome::Rejected {
@@ -414,6 +418,8 @@ impl WinRmSession for FakeSession {
             _ => AuthOutcome::Established { status: 200 },
         })
     }
+
+    fn set_encrypt(&mut self, _on: bool) {}
 
     async fn call(&mut self, soap: &str) -> Result<Reply, SessionError> {
         let (step, body) = if soap.contains("wsmid:Identify") {

@@ -289,17 +289,25 @@ where
                 };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
                 let auth_blocked = blocked_by(&[http_finding, &spn]);
-                let auth = winrm_auth::run(
-                    &io.winrm,
-                    t,
-                    addr,
-                    tgt,
-                    auth_blocked,
-                    settings.open_shell,
-                    timeout,
-                    slots,
-                )
-                .await;
+                let negotiate = t.psrp.as_ref().is_some_and(|p| p.auth == "negotiate");
+                let auth = if negotiate
+                    && spn.status == Status::Fail
+                    && http_finding.status != Status::Fail
+                {
+                    winrm_auth::ntlm_fallback(t, &spn)
+                } else {
+                    winrm_auth::run(
+                        &io.winrm,
+                        t,
+                        addr,
+                        tgt,
+                        auth_blocked,
+                        settings.open_shell,
+                        timeout,
+                        slots,
+                    )
+                    .await
+                };
                 (spn, auth)
             };
             async move {

@@ -287,6 +287,70 @@ async fn winrm_auth_is_skipped_when_the_ticket_failed() {
 }
 
 #[tokio::test]
+async fn psrp_targets_use_spnego_and_name_the_ntlm_fallback_and_the_missing_wsman_spn() {
+    let (s, _dir) = settings(&["--connection", "psrp", WIN1, WIN2, WIN3]);
+    let mut io = healthy();
+    io.gss = FakeGss {
+        spn_errors: [
+            // WIN2 has no SPN at all; WIN3 only lacks WSMAN/ (host/ works).
+            (WIN2.to_owned(), krb5_err::S_PRINCIPAL_UNKNOWN),
+            (format!("WSMAN@{WIN3}"), krb5_err::S_PRINCIPAL_UNKNOWN),
+        ]
+        .into(),
+        ..FakeGss::default()
+    };
+    let fs = findings(&s, &io).await;
+    assert_eq!(find(&fs, "spn-ticket", Some(WIN1)).code, "spn-ticket-ok");
+    assert_eq!(find(&fs, "winrm-auth", Some(WIN1)).code, "winrm-auth-ok");
+    assert!(
+        io.winrm
+            .calls()
+            .contains(&format!("auth WSMAN@{WIN1} spnego")),
+        "{:?}",
+        io.winrm.calls()
+    );
+    let spn = find(&fs, "spn-ticket", Some(WIN2));
+    assert_eq!((spn.code, spn.status), ("spn-unknown", Status::Fail));
+    let auth = find(&fs, "winrm-auth", Some(WIN2));
+    assert_eq!(
+        (auth.code, auth.status),
+        ("winrm-auth-ntlm-fallback", Status::Fail)
+    );
+    assert!(
+        auth.summary.contains("WSMAN/win2.example.com"),
+        "{}",
+        auth.summary
+    );
+    let spn = find(&fs, "spn-ticket", Some(WIN3));
+    assert_eq!(
+        (spn.code, spn.status),
+        ("spn-psrp-service-missing", Status::Fail)
+    );
+    assert!(
+        spn.hint
+            .as_deref()
+            .unwrap()
+            .contains("ansible_psrp_negotiate_service: host")
+    );
+    assert_eq!(
+        spn.evidence["works_with"],
+        "host/win3.example.com@EXAMPLE.COM"
+    );
+
+    // With auth kerberos there is no fallback: winrm-auth is skipped after the ticket failed.
+    let (s, _dir) = settings(&["--connection", "psrp", "--psrp-auth", "kerberos", WIN2]);
+    let fs = findings(&s, &io).await;
+    assert_eq!(
+        find(&fs, "winrm-auth", Some(WIN2)).code,
+        "winrm-auth-skipped"
+    );
+    // An explicit service is not second-guessed.
+    let (s, _dir) = settings(&["--connection", "psrp", "--service", "WSMAN", WIN3]);
+    let fs = findings(&s, &io).await;
+    assert_eq!(find(&fs, "spn-ticket", Some(WIN3)).code, "spn-unknown");
+}
+
+#[tokio::test]
 async fn a_wrong_password_skips_tickets_and_sessions() {
     let (s, _dir) = settings(&[WIN1]);
     let mut io = healthy();

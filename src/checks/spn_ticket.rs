@@ -55,8 +55,23 @@ pub async fn run<G: Gss>(
         (Some(t), None) => t,
     };
     let (service, host) = (t.service.clone(), t.spn_host.clone());
+    // psrp on its default service: when WSMAN/ is unknown, ask for host/ too, which is
+    // what ansible-core 2.21 asks for and what every AD computer account has.
+    let other = (t.psrp.is_some()
+        && t.service_origin.starts_with("default")
+        && t.service == crate::settings::PSRP_SERVICE_BEFORE_2_21)
+        .then_some(crate::settings::PSRP_SERVICE_FROM_2_21);
     let gss = gss.clone();
-    let job = tokio::task::spawn_blocking(move || gss.service_ticket(&tgt, &service, &host));
+    let job = tokio::task::spawn_blocking(move || {
+        let first = gss.service_ticket(&tgt, &service, &host);
+        let second = match (&first, other) {
+            (Err(e), Some(o)) if classify(e) == codes::SPN_UNKNOWN => {
+                Some(gss.service_ticket(&tgt, o, &host))
+            }
+            _ => None,
+        };
+        (first, second)
+    });
     let result = match tokio::time::timeout(deadline, job).await {
         Err(_) => {
             return Finding::new(
@@ -76,7 +91,29 @@ pub async fn run<G: Gss>(
             .target(target)
             .took(started.elapsed());
         }
-        Ok(Ok(r)) => r,
+        Ok(Ok((_, Some(Ok(works))))) => {
+            let spn = works
+                .spn
+                .clone()
+                .unwrap_or_else(|| format!("host/{}", t.spn_host));
+            return Finding::new(
+                ID,
+                codes::SPN_PSRP_SERVICE_MISSING,
+                format!(
+                    "{}/{} is not in the KDC ({}), but {spn} is: the psrp connection asks for {} unless ansible_psrp_negotiate_service says otherwise",
+                    t.service, t.spn_host, t.service_origin, t.service
+                ),
+            )
+            .hint(format!(
+                "Set ansible_psrp_negotiate_service: host for this host (ansible-core 2.21's default), or register the SPN: setspn -S {}/{} <COMPUTER>.",
+                t.service, t.spn_host
+            ))
+            .evidence("gss_target_name", format!("{}@{}", t.service, t.spn_host))
+            .evidence("works_with", spn)
+            .target(target)
+            .took(started.elapsed());
+        }
+        Ok(Ok((r, _))) => r,
     };
     decide(
         &t.service,

@@ -16,7 +16,7 @@ use crate::kdcproto;
 use crate::model::Scheme;
 use crate::report::Finding;
 use crate::settings::Target;
-use crate::winrm::session::{AuthOutcome, Reply, SessionError};
+use crate::winrm::session::{AuthOptions, AuthOutcome, Reply, SessionError};
 use crate::winrm::soap;
 
 /// Check id.
@@ -44,6 +44,8 @@ pub enum End {
     Rejected(Option<kdcproto::KrbError>, Vec<String>),
     /// Mutual authentication failed.
     NoMutual(String),
+    /// The host's SPNEGO answer chose NTLM.
+    NtlmSelected,
     /// A step answered with something unexpected.
     Unexpected {
         /// Which step.
@@ -59,6 +61,40 @@ pub enum End {
     Error(&'static str, String),
     /// An HTTP exchange got no answer within the timeout.
     Timeout(String),
+}
+
+/// The token the target's client sends: pywinrm a raw krb5 token, pypsrp SPNEGO (`negotiate`)
+/// or a raw krb5 token (`kerberos`); both bind the TLS channel over https unless told not to.
+pub fn auth_options(t: &Target) -> AuthOptions {
+    match &t.psrp {
+        None => AuthOptions {
+            spnego: false,
+            channel_binding: true,
+            delegate: false,
+        },
+        Some(p) => AuthOptions {
+            spnego: p.auth == "negotiate",
+            channel_binding: p.send_cbt,
+            delegate: p.delegate,
+        },
+    }
+}
+
+/// The finding for a psrp target with `auth: negotiate` whose service ticket failed (`spn`,
+/// the spn-ticket finding) while its listener answers: instead of failing on the Kerberos
+/// error, pyspnego would fall back to NTLM, so the job shows NTLM's outcome, not this cause.
+pub fn ntlm_fallback(t: &Target, spn: &Finding) -> Finding {
+    Finding::new(
+        ID,
+        codes::WINRM_AUTH_NTLM_FALLBACK,
+        format!(
+            "no Kerberos ticket for {}/{} ({}): pypsrp (auth negotiate) would fall back to NTLM silently",
+            t.service, t.spn_host, spn.code
+        ),
+    )
+    .target(t.name.clone())
+    .evidence("kerberos_failure", spn.code)
+    .evidence("auth", "negotiate")
 }
 
 /// Runs the check for one target through `winrm`.
@@ -85,10 +121,12 @@ pub async fn run<W: WinRm>(
     let _session = slots.sessions.acquire().await.ok();
     let mut steps = Vec::new();
     let gss_target = format!("{}@{}", t.service, t.spn_host);
+    let opts = auth_options(t);
     let end = exchange(
         winrm,
         &t.host,
         &gss_target,
+        opts,
         SocketAddr::new(ip, t.port),
         t.port,
         t.scheme,
@@ -109,6 +147,7 @@ async fn exchange<W: WinRm>(
     winrm: &W,
     target: &str,
     gss_target: &str,
+    opts: AuthOptions,
     addr: SocketAddr,
     port: u16,
     scheme: Scheme,
@@ -130,7 +169,7 @@ async fn exchange<W: WinRm>(
         Ok(s) => s,
         Err(e) => return err(e),
     };
-    match session.authenticate(tgt, gss_target, gss_slots).await {
+    match session.authenticate(tgt, gss_target, opts, gss_slots).await {
         Err(e) => return err(e),
         Ok(AuthOutcome::Rejected { offers }) => {
             let krb_error = offers.iter().find_map(|o| {
@@ -150,6 +189,15 @@ async fn exchange<W: WinRm>(
                 answer: None,
             });
             return End::NoMutual(detail);
+        }
+        Ok(AuthOutcome::NtlmSelected { status }) => {
+            steps.push(Step {
+                name: "authenticate",
+                status,
+                encrypted: false,
+                answer: None,
+            });
+            return End::NtlmSelected;
         }
         Ok(AuthOutcome::Established { status }) => steps.push(Step {
             name: "authenticate",
@@ -337,6 +385,13 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
                 extra,
             )
         }
+        End::NtlmSelected => (
+            codes::WINRM_AUTH_NTLM_FALLBACK,
+            format!(
+                "{url} answered the SPNEGO token by choosing NTLM: pyspnego would go on with NTLM, not Kerberos"
+            ),
+            vec![],
+        ),
         End::NoMutual(detail) => (
             codes::WINRM_AUTH_MUTUAL,
             format!("{url}: mutual authentication failed: {detail}"),

@@ -87,6 +87,31 @@ pub struct Session {
     timeout: Duration,
     encrypt: bool,
     ctx: Option<ClientCtx>,
+    /// The https server certificate's tls-server-end-point binding (none over http).
+    channel_binding: Option<Vec<u8>>,
+}
+
+/// How the client builds its token: what differs between pywinrm and pypsrp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthOptions {
+    /// SPNEGO-wrapped Kerberos (pyspnego's `negotiate`) instead of a raw krb5 token
+    /// (pywinrm, and pypsrp's `kerberos`).
+    pub spnego: bool,
+    /// Send the tls-server-end-point channel binding over https, as pywinrm and pypsrp do by
+    /// default (a host with `CbtHardeningLevel=Strict` refuses a token without it).
+    pub channel_binding: bool,
+    /// Ask for a forwarded TGT in the token (delegation).
+    pub delegate: bool,
+}
+
+/// The OID of NTLMSSP (1.3.6.1.4.1.311.2.2.10), DER-encoded with its tag and length: a host
+/// whose SPNEGO answer names it wants NTLM, which pyspnego would then use without a word.
+const NTLMSSP_OID: &[u8] = b"\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a";
+
+/// True when a SPNEGO token from the host names NTLM (its supportedMech), or is a raw NTLM
+/// message.
+pub fn names_ntlm(token: &[u8]) -> bool {
+    token.starts_with(b"NTLMSSP\0") || token.windows(NTLMSSP_OID.len()).any(|w| w == NTLMSSP_OID)
 }
 
 impl Drop for Session {
@@ -107,6 +132,12 @@ pub enum AuthOutcome {
     Rejected {
         /// `WWW-Authenticate` values of the 401.
         offers: Vec<String>,
+    },
+    /// The host answered the SPNEGO token by choosing NTLM: no Kerberos with this host, and
+    /// pyspnego would continue with NTLM silently.
+    NtlmSelected {
+        /// Status of the answer.
+        status: u16,
     },
     /// The server accepted but sent no (or a bad) mutual-authentication token.
     NoMutual {
@@ -137,6 +168,7 @@ impl Session {
                 phase: "tcp",
                 detail: format!("connect to {addr}: {e}"),
             })?;
+        let mut channel_binding = None;
         let io: Box<dyn Io> = match scheme {
             Scheme::Http => Box::new(tcp),
             Scheme::Https => {
@@ -158,6 +190,12 @@ impl Session {
                         phase: "tls",
                         detail: e.to_string(),
                     })?;
+                channel_binding = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .map(|leaf| crate::tls::tls_server_end_point(leaf.as_ref()));
                 Box::new(tls)
             }
         };
@@ -178,6 +216,7 @@ impl Session {
             timeout,
             encrypt: scheme == Scheme::Http,
             ctx: None,
+            channel_binding,
         })
     }
 
@@ -229,15 +268,44 @@ impl Session {
         })
     }
 
-    /// Sends a Kerberos token for `HTTP@host` and completes mutual authentication.
+    /// Whether messages are sealed (over http, unless [`Session::set_encrypt`] said otherwise).
+    pub fn encrypts(&self) -> bool {
+        self.encrypt
+    }
+
+    /// Turns message encryption on or off (pypsrp's `message_encryption`: `never` sends plain
+    /// SOAP over http, `always` seals over https too).
+    pub fn set_encrypt(&mut self, on: bool) {
+        self.encrypt = on;
+    }
+
+    /// Sends a Kerberos token for `HTTP@host` (raw krb5, or SPNEGO as `opts` says) and
+    /// completes mutual authentication.
     pub async fn authenticate(
         &mut self,
         tgt: &Tgt,
         gss_target: &str,
+        opts: AuthOptions,
         gss_slots: &Semaphore,
     ) -> Result<AuthOutcome, SessionError> {
         let cred = tgt.cred.clone();
         let target = gss_target.to_owned();
+        let bindings = self
+            .channel_binding
+            .clone()
+            .filter(|_| opts.channel_binding);
+        let mech = if opts.spnego {
+            libgssapi::oid::GSS_MECH_SPNEGO
+        } else {
+            GSS_MECH_KRB5
+        };
+        let mut flags = CtxFlags::GSS_C_MUTUAL_FLAG
+            | CtxFlags::GSS_C_SEQUENCE_FLAG
+            | CtxFlags::GSS_C_CONF_FLAG
+            | CtxFlags::GSS_C_INTEG_FLAG;
+        if opts.delegate {
+            flags |= CtxFlags::GSS_C_DELEG_FLAG;
+        }
         // Starting the context may ask the KDC for the service ticket: keep it off the runtime,
         // and bound it like every other network step (MIT retries KDCs on its own timers).
         let deadline = crate::gss::call_deadline(self.timeout);
@@ -249,17 +317,9 @@ impl Session {
         let job = tokio::task::spawn_blocking(move || {
             let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
                 .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
-            let mut ctx = ClientCtx::new(
-                Some(cred),
-                name,
-                CtxFlags::GSS_C_MUTUAL_FLAG
-                    | CtxFlags::GSS_C_SEQUENCE_FLAG
-                    | CtxFlags::GSS_C_CONF_FLAG
-                    | CtxFlags::GSS_C_INTEG_FLAG,
-                Some(GSS_MECH_KRB5),
-            );
+            let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(mech));
             let token = ctx
-                .step(None, None)
+                .step(None, bindings.as_deref())
                 .map_err(|e| GssFailure::from_error(&e, "gss_init_sec_context"))?
                 .map(|b| b.to_vec())
                 .unwrap_or_default();
@@ -304,6 +364,11 @@ impl Session {
                 detail: "the WWW-Authenticate token is not base64".into(),
             });
         };
+        if opts.spnego && names_ntlm(&mutual) {
+            return Ok(AuthOutcome::NtlmSelected {
+                status: reply.status,
+            });
+        }
         let mut ctx = ctx;
         match ctx.step(Some(&mutual), None) {
             Ok(None) if ctx.is_complete() => {}
