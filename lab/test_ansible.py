@@ -681,6 +681,47 @@ def test_investigate_without_mount(module: Path, callbacks: Path, tmp_path: Path
     assert "mounted: no" in run.out
 
 
+# -------------------------------------------------------------- psrp defaults per ansible-core
+
+
+def psrp_option_defaults(wheel: Path) -> dict[str, Any]:
+    """The psrp connection plugin's documented option defaults in an ansible-core wheel."""
+    import zipfile
+
+    import yaml
+
+    with zipfile.ZipFile(wheel) as z:
+        source = z.read("ansible/plugins/connection/psrp.py").decode()
+    doc = re.search(r'^DOCUMENTATION = r?"""(.*?)"""', source, re.S | re.M)
+    assert doc, wheel
+    options = yaml.safe_load(doc.group(1))["options"]
+    return {name: o.get("default") for name, o in options.items()}
+
+
+def test_psrp_service_default_follows_each_ansible_core(tmp_path: Path) -> None:
+    """krbprobe's --ansible-core picks the negotiate_service default that version's own psrp
+    plugin documents (WSMAN up to 2.20, host from 2.21), for every minor version from 2.16."""
+    wheels = sorted(Path(os.environ.get("KRBPROBE_ANSIBLE_CORE_WHEELS", "/nonexistent")).glob("*.whl"))
+    assert len(wheels) >= 6, "run lab/ansible-core-wheels.sh (scripts/test.sh passes its directory)"
+    seen = set()
+    for wheel in wheels:
+        version = wheel.name.split("-")[1]
+        defaults = psrp_option_defaults(wheel)
+        assert defaults["configuration_name"] == "Microsoft.PowerShell", version
+        assert defaults["auth"] == "negotiate", version
+        p = subprocess.run(
+            [str(REPO / "target/x86_64-unknown-linux-musl/release/krbprobe"), "--connection", "psrp",
+             "--ansible-core", version, "--format", "json", "--no-shell", "--ee-check", "never", WIN01],
+            env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=60, check=False)
+        report = json.loads(p.stdout)
+        connection = finding(report, "ansible-connection")
+        service = connection["evidence"]["gss_target_name"].split("@")[0]
+        assert service == defaults["negotiate_service"], (version, connection["evidence"])
+        seen.add(service)
+    assert seen == {"WSMAN", "host"}, seen
+
+
 # -------------------------------------------------------------- lint and documentation
 
 

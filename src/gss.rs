@@ -235,6 +235,9 @@ pub struct Tgt {
     pub lifetime_secs: u64,
     /// What the KDC issued, when the TGT came from the password (klist -e -f).
     pub enctypes: Option<TgtEnctypes>,
+    /// The credential store `cred` came from (cache and keytab names, never a secret), so
+    /// that the same TGT can be had for another mechanism (SPNEGO).
+    pub store: Vec<(String, String)>,
 }
 
 /// The encryption types and flags of a TGT as issued.
@@ -280,13 +283,28 @@ impl Tgt {
             principal: self.principal.clone(),
             lifetime_secs: self.lifetime_secs,
             enctypes: self.enctypes,
+            store: vec![("ccache".into(), ccache)],
         })
+    }
+
+    /// The same TGT as a SPNEGO credential, for a token as pyspnego's `negotiate` sends it.
+    /// A krb5 credential cannot be handed to the SPNEGO mechanism (it would look for the
+    /// default cache instead), so this acquires one from the same store. The static MIT build
+    /// has no NTLM mechanism: SPNEGO can offer Kerberos only, and never falls back.
+    pub fn spnego_cred(&self) -> Result<Cred, GssFailure> {
+        let store: Vec<(&str, &str)> = self
+            .store
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        acquire_from_mech(Some(&self.principal), &store, SPNEGO_MECH_OID)
     }
 }
 
 /// Gets a TGT. Blocking.
 pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
     let mut enctypes = None;
+    let store: Vec<(String, String)>;
     let cred = match source {
         TgtSource::Password { principal, secret } => {
             // As kinit does it (krb5_init_creds_*), so that a refusal keeps the KDC's
@@ -298,16 +316,26 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
             let init = crate::krb5init::tgt_with_password(principal, secret, &ccache, false)
                 .map_err(GssFailure::from_init)?;
             enctypes = Some(TgtEnctypes::of(&init));
+            store = vec![("ccache".to_owned(), ccache.clone())];
             acquire_from(None, &[("ccache", &ccache)])?
         }
-        TgtSource::Keytab { principal, path } => acquire_from(
-            Some(principal),
-            &[
-                ("client_keytab", path),
-                ("ccache", "MEMORY:krbprobe-keytab"),
-            ],
-        )?,
-        TgtSource::Cache { ccache, principal } => acquire_from(*principal, &[("ccache", ccache)])?,
+        TgtSource::Keytab { principal, path } => {
+            store = vec![
+                ("client_keytab".to_owned(), path.to_string()),
+                ("ccache".to_owned(), "MEMORY:krbprobe-keytab".to_owned()),
+            ];
+            acquire_from(
+                Some(principal),
+                &[
+                    ("client_keytab", path),
+                    ("ccache", "MEMORY:krbprobe-keytab"),
+                ],
+            )?
+        }
+        TgtSource::Cache { ccache, principal } => {
+            store = vec![("ccache".to_owned(), ccache.to_string())];
+            acquire_from(*principal, &[("ccache", ccache)])?
+        }
     };
     // gss_inquire_cred resolves MIT's deferred acquisition (keytab, password), so errors from
     // the KDC surface here at the latest.
@@ -329,11 +357,14 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
         lifetime_secs: info.lifetime.as_secs(),
         cred,
         enctypes,
+        store,
     })
 }
 
 /// MIT's krb5 mechanism OID (1.2.840.113554.1.2.2), for the raw calls below.
 const KRB5_MECH_OID: &[u8] = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02";
+/// SPNEGO's OID (1.3.6.1.5.5.2).
+const SPNEGO_MECH_OID: &[u8] = b"\x2b\x06\x01\x05\x05\x02";
 /// GSS_KRB5_NT_PRINCIPAL_NAME (1.2.840.113554.1.2.2.1).
 const KRB5_NT_PRINCIPAL_OID: &[u8] = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01";
 
@@ -351,6 +382,15 @@ fn raw_failure(major: u32, minor: u32, call: &'static str) -> GssFailure {
 /// gss_acquire_cred_from with a credential store (MIT's `client_keytab`, `ccache` keys).
 /// libgssapi does not wrap it, so this is the one place with raw GSSAPI calls.
 fn acquire_from(principal: Option<&str>, store: &[(&str, &str)]) -> Result<Cred, GssFailure> {
+    acquire_from_mech(principal, store, KRB5_MECH_OID)
+}
+
+/// [`acquire_from`] for the mechanism `mech_oid` (DER contents of the OID).
+fn acquire_from_mech(
+    principal: Option<&str>,
+    store: &[(&str, &str)],
+    mech_oid: &[u8],
+) -> Result<Cred, GssFailure> {
     let owned: Vec<(CString, CString)> = store
         .iter()
         .map(|(k, v)| {
@@ -375,8 +415,8 @@ fn acquire_from(principal: Option<&str>, store: &[(&str, &str)]) -> Result<Cred,
         elements: elements.as_mut_ptr(),
     };
     let mut mech = sys::gss_OID_desc {
-        length: KRB5_MECH_OID.len() as sys::OM_uint32,
-        elements: KRB5_MECH_OID.as_ptr() as *mut _,
+        length: mech_oid.len() as sys::OM_uint32,
+        elements: mech_oid.as_ptr() as *mut _,
     };
     let mut mechs = sys::gss_OID_set_desc {
         count: 1,

@@ -288,7 +288,7 @@ impl Session {
         opts: AuthOptions,
         gss_slots: &Semaphore,
     ) -> Result<AuthOutcome, SessionError> {
-        let cred = tgt.cred.clone();
+        let tgt = tgt.clone();
         let target = gss_target.to_owned();
         let bindings = self
             .channel_binding
@@ -315,6 +315,11 @@ impl Session {
             .await
             .map_err(|e| SessionError::Http(format!("GSSAPI slot: {e}")))?;
         let job = tokio::task::spawn_blocking(move || {
+            let cred = if opts.spnego {
+                tgt.spnego_cred()?
+            } else {
+                tgt.cred.clone()
+            };
             let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
                 .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
             let mut ctx = ClientCtx::new(Some(cred), name, flags, Some(mech));
