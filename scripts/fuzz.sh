@@ -30,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ALL_TARGETS=(krb5_conf kdc_reply wsman_soap winrm_multipart inventory)
+ALL_TARGETS=(krb5_conf kdc_reply wsman_soap winrm_multipart inventory psrp_fragments)
 HOST_TRIPLE=x86_64-unknown-linux-gnu
 # Debian packages the fuzz build needs (see above); build-essential brings g++ for libFuzzer.
 PACKAGES=(build-essential clang libclang-dev pkg-config libkrb5-dev)

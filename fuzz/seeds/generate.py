@@ -447,7 +447,30 @@ def inventory():
     write("inventory", "cycle.ini", "[a:children]\nb\n[b:children]\na\n")
 
 
+def psrp_fragment(object_id, fragment_id, flags, blob):
+    """MS-PSRP 2.2.4: ObjectId, FragmentId (u64 BE), flags (Start 1, End 2), length, blob."""
+    return struct.pack(">QQBI", object_id, fragment_id, flags, len(blob)) + blob
+
+
+def psrp_message(message_type, xml):
+    """MS-PSRP 2.2.1 to the client: Destination, MessageType (u32 LE), RPID, PID, BOM + CLIXML."""
+    return struct.pack("<II", 1, message_type) + b"\x07" * 16 + b"\0" * 16 + b"\xef\xbb\xbf" + xml
+
+
+def psrp_fragments():
+    """What a host answers in the Receive of an opening runspace pool (src/winrm/psrp.rs tests,
+    lab/krblab's PSRP stand-in): RUNSPACEPOOL_STATE Opened, and Broken split in two fragments."""
+    opened = psrp_message(0x21005, b'<Obj RefId="0"><MS><I32 N="RunspaceState">2</I32></MS></Obj>')
+    write("psrp_fragments", "opened", psrp_fragment(1, 0, 3, opened))
+    broken = psrp_message(0x21005, b'<Obj RefId="0"><MS><I32 N="RunspaceState">5</I32>'
+                          b'<Obj N="ExceptionAsErrorRecord" RefId="1"><ToString>Access is denied.'
+                          b'</ToString></Obj></MS></Obj>')
+    write("psrp_fragments", "broken-split",
+          psrp_fragment(4, 0, 1, broken[:30]) + psrp_fragment(4, 1, 2, broken[30:]))
+
+
 def main():
+    psrp_fragments()
     krb5_conf()
     kdc_reply()
     wsman_soap()

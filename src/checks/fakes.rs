@@ -422,8 +422,31 @@ impl WinRmSession for FakeSession {
     fn set_encrypt(&mut self, _on: bool) {}
 
     async fn call(&mut self, soap: &str) -> Result<Reply, SessionError> {
+        let pool = soap.contains(crate::winrm::soap::PS_RESOURCE_PREFIX);
+        let receive;
         let (step, body) = if soap.contains("wsmid:Identify") {
             ("identify", IDENTIFY_ANSWER)
+        } else if pool && soap.contains("shell/Receive") {
+            // The host's answer while the pool opens: RUNSPACEPOOL_STATE Opened.
+            let state = crate::winrm::psrp::Message {
+                destination: crate::winrm::psrp::TO_CLIENT,
+                message_type: crate::winrm::psrp::RUNSPACEPOOL_STATE,
+                rpid: [0; 16],
+                pid: [0; 16],
+                data: b"<Obj RefId=\"0\"><MS><I32 N=\"RunspaceState\">2</I32></MS></Obj>".to_vec(),
+            };
+            let b64 = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                crate::winrm::psrp::fragment(1, &state.encode(), 32_768),
+            );
+            receive = format!(
+                "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:rsp=\"http://schemas.microsoft.com/wbem/wsman/1/windows/shell\"><s:Body><rsp:ReceiveResponse><rsp:Stream Name=\"stdout\">{b64}</rsp:Stream></rsp:ReceiveResponse></s:Body></s:Envelope>"
+            );
+            ("receive-pool", receive.as_str())
+        } else if pool && soap.contains("transfer/Create") {
+            ("create-pool", CREATED_ANSWER)
+        } else if pool && soap.contains("transfer/Delete") {
+            ("delete-pool", DELETED_ANSWER)
         } else if soap.contains("transfer/Create") {
             ("create-shell", CREATED_ANSWER)
         } else if soap.contains("transfer/Delete") {
@@ -436,7 +459,7 @@ impl WinRmSession for FakeSession {
             status: 200,
             www_authenticate: vec![],
             content_type: Some("application/soap+xml".into()),
-            body: Bytes::from_static(body.as_bytes()),
+            body: Bytes::from(body.to_owned()),
             was_encrypted: true,
         })
     }

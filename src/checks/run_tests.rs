@@ -301,7 +301,14 @@ async fn psrp_targets_use_spnego_and_name_the_ntlm_fallback_and_the_missing_wsma
     };
     let fs = findings(&s, &io).await;
     assert_eq!(find(&fs, "spn-ticket", Some(WIN1)).code, "spn-ticket-ok");
-    assert_eq!(find(&fs, "winrm-auth", Some(WIN1)).code, "winrm-auth-ok");
+    let ok = find(&fs, "winrm-auth", Some(WIN1));
+    assert_eq!(ok.code, "winrm-auth-ok");
+    assert!(
+        ok.summary
+            .contains("PowerShell runspace pool opened (1 Receive) and closed"),
+        "{}",
+        ok.summary
+    );
     assert!(
         io.winrm
             .calls()

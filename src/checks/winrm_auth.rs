@@ -17,7 +17,7 @@ use crate::model::Scheme;
 use crate::report::Finding;
 use crate::settings::Target;
 use crate::winrm::session::{AuthOptions, AuthOutcome, Reply, SessionError};
-use crate::winrm::soap;
+use crate::winrm::{psrp, soap};
 
 /// Check id.
 pub const ID: &str = "winrm-auth";
@@ -46,6 +46,8 @@ pub enum End {
     NoMutual(String),
     /// The host's SPNEGO answer chose NTLM.
     NtlmSelected,
+    /// The runspace pool did not reach Opened (its last state, the PSRP messages seen).
+    Pool(Option<psrp::PoolState>, Vec<String>),
     /// A step answered with something unexpected.
     Unexpected {
         /// Which step.
@@ -127,6 +129,7 @@ pub async fn run<W: WinRm>(
         &t.host,
         &gss_target,
         opts,
+        t.psrp.as_ref(),
         SocketAddr::new(ip, t.port),
         t.port,
         t.scheme,
@@ -148,6 +151,7 @@ async fn exchange<W: WinRm>(
     target: &str,
     gss_target: &str,
     opts: AuthOptions,
+    pool: Option<&crate::settings::Psrp>,
     addr: SocketAddr,
     port: u16,
     scheme: Scheme,
@@ -169,6 +173,9 @@ async fn exchange<W: WinRm>(
         Ok(s) => s,
         Err(e) => return err(e),
     };
+    if let Some(p) = pool {
+        session.set_encrypt(p.encrypts(scheme));
+    }
     match session.authenticate(tgt, gss_target, opts, gss_slots).await {
         Err(e) => return err(e),
         Ok(AuthOutcome::Rejected { offers }) => {
@@ -217,6 +224,9 @@ async fn exchange<W: WinRm>(
     if !open_shell {
         return End::Done;
     }
+    if let Some(p) = pool {
+        return runspace_pool(&mut session, &to, &p.configuration_name, steps).await;
+    }
     let create = match call(
         &mut session,
         "create-shell",
@@ -251,6 +261,79 @@ async fn exchange<W: WinRm>(
         Err(e) => return e,
     };
     unexpected("delete-shell", &delete).unwrap_or(End::Done)
+}
+
+/// Most Receives while the pool opens: Windows answers its three messages in one or two.
+const MAX_RECEIVES: usize = 6;
+
+/// Opens a runspace pool on the session configuration `configuration` and closes it, as
+/// pypsrp's `RunspacePool.open()` and `close()` do: Create with the opening messages, Receive
+/// until RUNSPACEPOOL_STATE says Opened (or Broken), Delete.
+async fn runspace_pool(
+    session: &mut impl WinRmSession,
+    to: &str,
+    configuration: &str,
+    steps: &mut Vec<Step>,
+) -> End {
+    let mut random = [0u8; 16];
+    // A weak id only risks a clash with another open pool, which the host would report.
+    let _ = getrandom::fill(&mut random);
+    let (rpid, pool_id) = psrp::guid(random);
+    let resource = soap::ps_resource_uri(configuration);
+    let create =
+        soap::create_runspace_pool(to, &uuid(), &resource, &pool_id, &psrp::creation_xml(rpid));
+    let created = match call(session, "create-pool", &create, steps).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if let Some(end) = unexpected("create-pool", &created) {
+        return end;
+    }
+    let shell_id = created
+        .1
+        .as_ref()
+        .and_then(|a| a.shell_id.clone())
+        .unwrap_or(pool_id);
+    let mut defrag = psrp::Defragmenter::default();
+    let mut seen = Vec::new();
+    let mut state = None;
+    for _ in 0..MAX_RECEIVES {
+        let receive = soap::receive_pool(to, &uuid(), &resource, &shell_id);
+        let got = match call(session, "receive-pool", &receive, steps).await {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        if let Some(end) = unexpected("receive-pool", &got) {
+            return end;
+        }
+        let streams = got.1.map(|a| a.streams).unwrap_or_default();
+        for s in streams.iter().filter(|s| s.name == "stdout") {
+            let messages = match defrag.push(&s.data) {
+                Ok(m) => m,
+                Err(e) => return End::Error("psrp", e.to_string()),
+            };
+            seen.extend(messages.iter().map(|m| psrp::type_name(m.message_type)));
+            match psrp::last_pool_state(&messages) {
+                Ok(Some(s)) => state = Some(s),
+                Ok(None) => {}
+                Err(e) => return End::Error("psrp", e.to_string()),
+            }
+        }
+        if state.as_ref().is_some_and(|s| s.state != 1) {
+            break;
+        }
+    }
+    let opened = state.as_ref().is_some_and(psrp::PoolState::is_opened);
+    // Closed like pypsrp's close(), also when the pool broke: a Broken pool is still a shell.
+    let delete = soap::delete_pool(to, &uuid(), &resource, &shell_id);
+    let deleted = match call(session, "delete-pool", &delete, steps).await {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if !opened {
+        return End::Pool(state, seen);
+    }
+    unexpected("delete-pool", &deleted).unwrap_or(End::Done)
 }
 
 async fn call(
@@ -341,9 +424,12 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
                 .and_then(|a| a.product_version.clone())
                 .unwrap_or_else(|| "unknown product".into());
             let shell = if steps.iter().any(|s| s.name == "delete-shell") {
-                ", cmd shell created and deleted"
+                ", cmd shell created and deleted".to_owned()
+            } else if steps.iter().any(|s| s.name == "delete-pool") {
+                let receives = steps.iter().filter(|s| s.name == "receive-pool").count();
+                format!(", PowerShell runspace pool opened ({receives} Receive) and closed")
             } else {
-                ""
+                String::new()
             };
             let sealed = if scheme == Scheme::Http {
                 "encrypted"
@@ -392,6 +478,27 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
             ),
             vec![],
         ),
+        End::Pool(state, seen) => (
+            codes::WINRM_AUTH_RUNSPACE_BROKEN,
+            match state {
+                Some(st) => format!(
+                    "{url}: the runspace pool is {} ({}){}",
+                    st.name(),
+                    st.state,
+                    st.error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+                None => format!(
+                    "{url}: the runspace pool sent no RUNSPACEPOOL_STATE in {MAX_RECEIVES} Receives"
+                ),
+            },
+            vec![
+                ("psrp_messages", json!(seen)),
+                ("pool_state", json!(state.as_ref().map(|s| s.name()))),
+            ],
+        ),
         End::NoMutual(detail) => (
             codes::WINRM_AUTH_MUTUAL,
             format!("{url}: mutual authentication failed: {detail}"),
@@ -405,6 +512,22 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
         } => {
             let extra = vec![("failed_step", json!(step)), ("body", json!(body))];
             match fault {
+                Some(f) if f.is_access_denied() && *step == "create-pool" => (
+                    codes::WINRM_AUTH_ENDPOINT_DENIED,
+                    format!(
+                        "{url}: opening a PowerShell runspace pool: {} (HTTP {status})",
+                        f.describe()
+                    ),
+                    extra,
+                ),
+                Some(f) if *step == "create-pool" && f.is_missing_configuration() => (
+                    codes::WINRM_AUTH_ENDPOINT_MISSING,
+                    format!(
+                        "{url}: opening a PowerShell runspace pool: {} (HTTP {status})",
+                        f.describe()
+                    ),
+                    extra,
+                ),
                 Some(f) if f.is_access_denied() && *step == "create-shell" => (
                     codes::WINRM_AUTH_ACCESS_DENIED,
                     format!("{url}: creating a shell: {} (HTTP {status})", f.describe()),
@@ -509,7 +632,7 @@ mod tests {
                 End::Unexpected {
                     step: "create-shell",
                     status: 500,
-                    fault: Some(denied),
+                    fault: Some(denied.clone()),
                     body: None,
                 },
                 Status::Fail,
@@ -550,6 +673,42 @@ mod tests {
                 Status::Fail,
                 "winrm-auth-timeout",
             ),
+            (End::NtlmSelected, Status::Fail, "winrm-auth-ntlm-fallback"),
+            (
+                End::Unexpected {
+                    step: "create-pool",
+                    status: 500,
+                    fault: Some(denied.clone()),
+                    body: None,
+                },
+                Status::Fail,
+                "winrm-auth-endpoint-denied",
+            ),
+            (
+                End::Unexpected {
+                    step: "create-pool",
+                    status: 500,
+                    fault: Some(soap::Fault {
+                        message: Some("The WS-Management service cannot process the request. Cannot find the PowerShell.8 session configuration in the WSMan: drive on the KURO-WIN01 computer.".into()),
+                        ..Default::default()
+                    }),
+                    body: None,
+                },
+                Status::Fail,
+                "winrm-auth-endpoint-missing",
+            ),
+            (
+                End::Pool(
+                    Some(psrp::PoolState {
+                        state: 5,
+                        error: Some("broken".into()),
+                    }),
+                    vec!["RUNSPACEPOOL_STATE".into()],
+                ),
+                Status::Fail,
+                "winrm-auth-runspace-broken",
+            ),
+            (End::Pool(None, vec![]), Status::Fail, "winrm-auth-runspace-broken"),
         ];
         let steps = [step("authenticate", 200, None)];
         for (end, status, code) in cases {

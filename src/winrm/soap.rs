@@ -2,6 +2,8 @@
 //! as pywinrm's `open_shell`/`close_shell` send them) and the parts of the answers it reads:
 //! the identity, the ShellId, and SOAP/WS-Man faults.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde::Serialize;
@@ -17,11 +19,15 @@ pub fn identify() -> String {
 }
 
 fn header(to: &str, action: &str, message_id: &str, extra: &str) -> String {
+    header_for(to, SHELL_URI, action, message_id, extra)
+}
+
+fn header_for(to: &str, resource: &str, action: &str, message_id: &str, extra: &str) -> String {
     format!(
         "<s:Header><a:To>{to}</a:To><a:ReplyTo><a:Address s:mustUnderstand=\"true\">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>\
          <w:MaxEnvelopeSize s:mustUnderstand=\"true\">153600</w:MaxEnvelopeSize><a:MessageID>uuid:{message_id}</a:MessageID>\
          <w:Locale s:mustUnderstand=\"false\" xml:lang=\"en-US\"/><p:DataLocale s:mustUnderstand=\"false\" xml:lang=\"en-US\"/>\
-         <w:OperationTimeout>PT20S</w:OperationTimeout><w:ResourceURI s:mustUnderstand=\"true\">{SHELL_URI}</w:ResourceURI>\
+         <w:OperationTimeout>PT20S</w:OperationTimeout><w:ResourceURI s:mustUnderstand=\"true\">{resource}</w:ResourceURI>\
          <a:Action s:mustUnderstand=\"true\">{action}</a:Action>{extra}</s:Header>"
     )
 }
@@ -57,6 +63,80 @@ pub fn delete_shell(to: &str, message_id: &str, shell_id: &str) -> String {
     )
 }
 
+/// Where the PowerShell session configurations (endpoints) live in WS-Man.
+pub const PS_RESOURCE_PREFIX: &str = "http://schemas.microsoft.com/powershell/";
+
+/// The resource URI of the session configuration `name` (`Microsoft.PowerShell`).
+pub fn ps_resource_uri(name: &str) -> String {
+    format!("{PS_RESOURCE_PREFIX}{}", escape(name))
+}
+
+fn shell_selector(shell_id: &str) -> String {
+    format!(
+        "<w:SelectorSet><w:Selector Name=\"ShellId\">{}</w:Selector></w:SelectorSet>",
+        escape(shell_id)
+    )
+}
+
+/// Create a runspace pool (a PowerShell shell) on `resource`, as pypsrp's
+/// `RunspacePool.open()` does: the pool's id as ShellId, streams `stdin pr`/`stdout`, PSRP's
+/// protocol version as an option, and the opening messages as `creationXml`.
+pub fn create_runspace_pool(
+    to: &str,
+    message_id: &str,
+    resource: &str,
+    shell_id: &str,
+    creation_xml: &str,
+) -> String {
+    let options = "<w:OptionSet s:mustUnderstand=\"true\"><w:Option Name=\"protocolversion\" MustComply=\"true\">2.3</w:Option></w:OptionSet>";
+    format!(
+        "<s:Envelope {NS}>{}<s:Body><rsp:Shell ShellId=\"{}\"><rsp:InputStreams>stdin pr</rsp:InputStreams>\
+         <rsp:OutputStreams>stdout</rsp:OutputStreams>\
+         <creationXml xmlns=\"http://schemas.microsoft.com/powershell\">{}</creationXml></rsp:Shell></s:Body></s:Envelope>",
+        header_for(
+            to,
+            resource,
+            "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
+            message_id,
+            options
+        ),
+        escape(shell_id),
+        escape(creation_xml)
+    )
+}
+
+/// Receive the pool's `stdout` stream (its PSRP messages), as pypsrp does while opening.
+pub fn receive_pool(to: &str, message_id: &str, resource: &str, shell_id: &str) -> String {
+    let extra = format!(
+        "{}<w:OptionSet s:mustUnderstand=\"true\"><w:Option Name=\"WSMAN_CMDSHELL_OPTION_KEEPALIVE\">TRUE</w:Option></w:OptionSet>",
+        shell_selector(shell_id)
+    );
+    format!(
+        "<s:Envelope {NS}>{}<s:Body><rsp:Receive><rsp:DesiredStream>stdout</rsp:DesiredStream></rsp:Receive></s:Body></s:Envelope>",
+        header_for(
+            to,
+            resource,
+            "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive",
+            message_id,
+            &extra
+        )
+    )
+}
+
+/// Delete (close) the pool `shell_id` on `resource`.
+pub fn delete_pool(to: &str, message_id: &str, resource: &str, shell_id: &str) -> String {
+    format!(
+        "<s:Envelope {NS}>{}<s:Body/></s:Envelope>",
+        header_for(
+            to,
+            resource,
+            "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete",
+            message_id,
+            &shell_selector(shell_id)
+        )
+    )
+}
+
 fn escape(s: &str) -> String {
     quick_xml::escape::escape(s).into_owned()
 }
@@ -83,6 +163,24 @@ impl Fault {
             .as_deref()
             .is_some_and(|s| s.ends_with("AccessDenied"))
             || self.wsman_code.as_deref() == Some("5")
+    }
+
+    /// True for the fault of a Create on a PowerShell session configuration that the host
+    /// does not have: "Cannot find the X session configuration in the WSMan: drive", or the
+    /// resource URI named as not found in the WS-Management catalog.
+    pub fn is_missing_configuration(&self) -> bool {
+        let text = format!(
+            "{} {}",
+            self.message.as_deref().unwrap_or(""),
+            self.reason.as_deref().unwrap_or("")
+        )
+        .to_ascii_lowercase();
+        (text.contains("session configuration") && text.contains("cannot find"))
+            || (text.contains("resource uri") && text.contains("not found"))
+            || self
+                .subcode
+                .as_deref()
+                .is_some_and(|s| s.ends_with("InvalidResourceURI"))
     }
 
     /// One line for summaries.
@@ -115,7 +213,26 @@ pub struct Answer {
     pub product_version: Option<String>,
     /// Identify: `ProtocolVersion`.
     pub protocol_version: Option<String>,
+    /// A ReceiveResponse's `rsp:Stream` elements, decoded (not in the report: bytes).
+    #[serde(skip)]
+    pub streams: Vec<Stream>,
 }
+
+/// One `rsp:Stream` of a ReceiveResponse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stream {
+    /// `Name` (`stdout`, ...).
+    pub name: String,
+    /// `CommandId`, for a command's streams.
+    pub command_id: Option<String>,
+    /// `End="true"`.
+    pub end: bool,
+    /// The base64 content, decoded.
+    pub data: Vec<u8>,
+}
+
+/// Most base64 text kept from the streams of one answer (WinRM's MaxEnvelopeSize is 500 KB).
+pub const MAX_STREAM_TEXT: usize = 1024 * 1024;
 
 /// Where the parser is, and what it found so far.
 #[derive(Default)]
@@ -128,6 +245,10 @@ struct State {
     selector_is_shell: bool,
     /// Text of the current element since its last tag, entity references resolved.
     text: String,
+    /// Inside an `rsp:Stream`: its base64 text so far.
+    stream_text: Option<String>,
+    /// Base64 text taken from all streams so far.
+    stream_total: usize,
 }
 
 /// Longest text kept from one element.
@@ -135,6 +256,17 @@ pub const MAX_TEXT: usize = 4096;
 
 impl State {
     fn push_text(&mut self, s: &str) {
+        if let Some(b64) = &mut self.stream_text {
+            let room = MAX_STREAM_TEXT.saturating_sub(self.stream_total);
+            let take: String = s
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .take(room)
+                .collect();
+            self.stream_total += take.len();
+            b64.push_str(&take);
+            return;
+        }
         let room = (MAX_TEXT + 1).saturating_sub(self.text.chars().count());
         self.text.extend(s.chars().take(room));
     }
@@ -221,10 +353,27 @@ pub fn parse(xml: &[u8]) -> Result<Answer, NotSoap> {
                 if name == "Selector" {
                     st.selector_is_shell = attr(&e, "Name").as_deref() == Some("ShellId");
                 }
+                if name == "Stream" {
+                    st.answer.streams.push(Stream {
+                        name: attr(&e, "Name").unwrap_or_default(),
+                        command_id: attr(&e, "CommandId"),
+                        end: attr(&e, "End").as_deref() == Some("true"),
+                        data: Vec::new(),
+                    });
+                    st.stream_text = Some(String::new());
+                }
                 st.stack.push(name);
             }
             Event::Empty(e) => {
                 let name = e.local_name();
+                if name.as_ref() == "Stream" {
+                    st.answer.streams.push(Stream {
+                        name: attr(&e, "Name").unwrap_or_default(),
+                        command_id: attr(&e, "CommandId"),
+                        end: attr(&e, "End").as_deref() == Some("true"),
+                        data: Vec::new(),
+                    });
+                }
                 if name.as_ref() == "Envelope" {
                     st.saw_envelope = true;
                 }
@@ -234,7 +383,15 @@ pub fn parse(xml: &[u8]) -> Result<Answer, NotSoap> {
                 }
             }
             Event::End(_) => {
-                st.stack.pop();
+                let closed = st.stack.pop();
+                if let (Some("Stream"), Some(b64)) = (closed.as_deref(), st.stream_text.take()) {
+                    let data = B64
+                        .decode(b64.as_bytes())
+                        .map_err(|e| NotSoap(format!("an rsp:Stream is not base64: {e}")))?;
+                    if let Some(last) = st.answer.streams.last_mut() {
+                        last.data = data;
+                    }
+                }
             }
             Event::Text(t) => {
                 let text = t.xml10_content();
@@ -352,8 +509,50 @@ mod tests {
             identify(),
             create_shell("http://h:5985/wsman", "1-2-3"),
             delete_shell("http://h:5985/wsman", "1-2-3", "S<&>"),
+            create_runspace_pool(
+                "http://h:5985/wsman",
+                "1-2-3",
+                &ps_resource_uri("Microsoft.PowerShell"),
+                "ABC",
+                "AAAA",
+            ),
+            receive_pool("http://h:5985/wsman", "1", &ps_resource_uri("X"), "ABC"),
+            delete_pool("http://h:5985/wsman", "1", &ps_resource_uri("X"), "ABC"),
         ] {
             parse(xml.as_bytes()).unwrap();
+        }
+        let create = create_runspace_pool("t", "m", &ps_resource_uri("PowerShell.7"), "P1", "Q");
+        assert!(
+            create
+                .contains(">http://schemas.microsoft.com/powershell/PowerShell.7</w:ResourceURI>")
+        );
+        assert!(create.contains("<rsp:Shell ShellId=\"P1\">"));
+        assert!(create.contains("<rsp:InputStreams>stdin pr</rsp:InputStreams>"));
+        // The cmd shell's requests keep their resource.
+        assert!(create_shell("t", "m").contains(SHELL_URI));
+    }
+
+    #[test]
+    fn receive_streams_are_decoded_and_bounded() {
+        let xml = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><s:Body><rsp:ReceiveResponse>
+            <rsp:Stream Name="stdout">aGVs
+            bG8=</rsp:Stream><rsp:Stream Name="stdout" CommandId="C1" End="true"/></rsp:ReceiveResponse></s:Body></s:Envelope>"#;
+        let a = parse(xml.as_bytes()).unwrap();
+        assert_eq!(a.streams.len(), 2);
+        assert_eq!(a.streams[0].data, b"hello");
+        assert_eq!(
+            (a.streams[1].command_id.as_deref(), a.streams[1].end),
+            (Some("C1"), true)
+        );
+        let bad = xml.replace("aGVs", "a!Vs");
+        assert!(parse(bad.as_bytes()).unwrap_err().0.contains("base64"));
+        // More base64 than the limit is cut, not kept (and then fails to decode or is short).
+        let huge = format!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><Stream Name="stdout">{}</Stream></s:Body></s:Envelope>"#,
+            "A".repeat(MAX_STREAM_TEXT + 8)
+        );
+        if let Ok(a) = parse(huge.as_bytes()) {
+            assert!(a.streams[0].data.len() <= MAX_STREAM_TEXT / 4 * 3);
         }
     }
 }
