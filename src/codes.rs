@@ -159,6 +159,9 @@ codes! {
     ANSIBLE_CONNECTION_PSRP_UNENCRYPTED = ("ansible-connection", "ansible-connection-psrp-unencrypted", Warn,
         "ansible_psrp_message_encryption is never and the protocol is http: pypsrp sends the PowerShell traffic in clear SOAP, which WinRM refuses unless AllowUnencrypted is true on the host (and then anyone on the path reads it).",
         Some("Leave ansible_psrp_message_encryption at auto (Kerberos encrypts over http), or use https (port 5986)."));
+    ANSIBLE_CONNECTION_KINIT_ARGS_NO_FORWARD = ("ansible-connection", "ansible-connection-kinit-args-no-forward", Fail,
+        "ansible_winrm_kerberos_delegation is true but ansible_winrm_kinit_args is set without -f: the winrm connection adds -f only when kinit_args is unset, so its kinit gets a TGT that cannot be forwarded and nothing is delegated.",
+        Some("Add -f to ansible_winrm_kinit_args (e.g. ansible_winrm_kinit_args: -f), or drop kinit_args."));
     // ---- dns-kdc ----
     DNS_KDC_OK = ("dns-kdc", "dns-kdc-ok", Pass,
         "Every KDC name of the realm resolves as the pod's resolver resolves it.", None);
@@ -368,6 +371,9 @@ codes! {
     KINIT_RC4 = ("kinit", "kinit-rc4", Warn,
         "The TGT was issued with RC4 (rc4-hmac, enctype 23): the user's account (or krbtgt) has no AES keys in use. Domain controllers updated for CVE-2026-20833 (April 2026 on) refuse RC4 by default, so this login stops working after the DC update.",
         Some("Enable AES for the account ('This account supports Kerberos AES 128/256 bit encryption', msDS-SupportedEncryptionTypes 0x18) and reset its password so AES keys are made; keep aes256-cts in krb5.conf's permitted_enctypes."));
+    KINIT_NOT_FORWARDABLE = ("kinit", "kinit-not-forwardable", Fail,
+        "A target delegates the credentials (ansible_winrm_kerberos_delegation or ansible_psrp_negotiate_delegate) and the KDC issued a TGT that is not forwardable, as for an account marked \"sensitive and cannot be delegated\" or in Protected Users, or with a KDC policy against forwarding. Authentication works; the second hop from the host (a file share, SQL, another WinRM) fails with access denied or an anonymous logon.",
+        Some("In AD: clear \"Account is sensitive and cannot be delegated\" on the user and keep it out of Protected Users (a service account for delegation). Check with klist -f after kinit -f: the TGT's flags must include F."));
     KINIT_ETYPE = ("kinit", "kinit-etype", Fail,
         "The KDC and the client share no encryption type (\"KDC has no support for encryption type\").",
         Some("Enable AES for the account (AD: 'This account supports Kerberos AES 256 bit encryption', then reset the password) or align permitted_enctypes in krb5.conf."));
@@ -397,6 +403,9 @@ codes! {
     SPN_RC4 = ("spn-ticket", "spn-rc4", Warn,
         "The service ticket is RC4 (rc4-hmac, enctype 23): the host's computer account has no AES keys, or msDS-SupportedEncryptionTypes allows only RC4. Domain controllers updated for CVE-2026-20833 (April 2026 on) issue AES only by default, and then this host stops working with \"KDC has no support for encryption type\".",
         Some("Give the computer account AES: set msDS-SupportedEncryptionTypes to 0x18 (AES128+AES256) or 0x1C, e.g. Set-ADComputer HOST -KerberosEncryptionType AES128,AES256, then reset the machine password (Reset-ComputerMachinePassword) so AES keys exist."));
+    SPN_NOT_OK_AS_DELEGATE = ("spn-ticket", "spn-not-ok-as-delegate", Fail,
+        "The target delegates the credentials, krb5.conf sets enforce_ok_as_delegate = true, and the service ticket is not ok-as-delegate: the host's computer account is not trusted for delegation, so MIT forwards nothing and the second hop fails.",
+        Some("In AD, trust the computer for delegation (Active Directory Users and Computers, the computer's Delegation tab: Trust this computer for delegation; or Set-ADComputer <host> -TrustedForDelegation $true), or drop enforce_ok_as_delegate from krb5.conf. Then klist purge in the pod."));
     SPN_ETYPE = ("spn-ticket", "spn-etype", Fail,
         "The KDC cannot issue a ticket for the service in an encryption type the client accepts.",
         Some("Check msDS-SupportedEncryptionTypes on the computer account (enable AES) and permitted_enctypes in krb5.conf."));

@@ -206,6 +206,8 @@ pub enum TgtSource<'a> {
         principal: &'a str,
         /// The password.
         secret: &'a Secret,
+        /// Ask for a forwardable TGT (kinit -f), as a connection that delegates does.
+        forwardable: bool,
     },
     /// Client keytab for `principal`.
     Keytab {
@@ -306,14 +308,18 @@ pub fn acquire_tgt(source: &TgtSource<'_>) -> Result<Tgt, GssFailure> {
     let mut enctypes = None;
     let store: Vec<(String, String)>;
     let cred = match source {
-        TgtSource::Password { principal, secret } => {
+        TgtSource::Password {
+            principal,
+            secret,
+            forwardable,
+        } => {
             // As kinit does it (krb5_init_creds_*), so that a refusal keeps the KDC's
             // KRB-ERROR; into a memory cache of this run, never on disk. The cache is read by
             // name only: AD may hand back the principal in another case than asked for.
             static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let ccache = format!("MEMORY:krbprobe-init-{n}");
-            let init = crate::krb5init::tgt_with_password(principal, secret, &ccache, false)
+            let init = crate::krb5init::tgt_with_password(principal, secret, &ccache, *forwardable)
                 .map_err(GssFailure::from_init)?;
             enctypes = Some(TgtEnctypes::of(&init));
             store = vec![("ccache".to_owned(), ccache.clone())];
@@ -509,6 +515,50 @@ pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTic
         spn,
         ticket_etype,
         token_bytes: token.len(),
+    })
+}
+
+/// What MIT does with a delegating connection's credentials for one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Delegation {
+    /// A context asked to delegate (GSS_C_DELEG_FLAG, as pywinrm and pyspnego ask) does:
+    /// a forwarded TGT goes to the host.
+    pub delegated: bool,
+    /// The service ticket is ok-as-delegate (the host is trusted for delegation): MIT
+    /// delegates under GSS_C_DELEG_POLICY_FLAG only then.
+    pub ok_as_delegate: bool,
+    /// The TGT's forwardable flag, when known (a TGT from the password).
+    pub tgt_forwardable: Option<bool>,
+}
+
+/// Starts two contexts to `service@host` (the service ticket is cached by then): one asking
+/// to delegate as the clients do, one asking to delegate only where policy allows, whose
+/// answer is the ticket's ok-as-delegate flag. Blocking; may ask the KDC for a forwarded TGT.
+pub fn delegation(tgt: &Tgt, service: &str, host: &str) -> Result<Delegation, GssFailure> {
+    let try_flags = |extra: CtxFlags| -> Result<bool, GssFailure> {
+        let target = Name::new(
+            format!("{service}@{host}").as_bytes(),
+            Some(GSS_NT_HOSTBASED_SERVICE),
+        )
+        .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
+        let mut ctx = ClientCtx::new(
+            Some(tgt.cred.clone()),
+            target,
+            // Without mutual authentication the context is complete after one step, so MIT
+            // answers gss_inquire_context with the flags it settled on.
+            CtxFlags::GSS_C_SEQUENCE_FLAG | extra,
+            Some(GSS_MECH_KRB5),
+        );
+        ctx.step(None, None)
+            .map_err(|e| GssFailure::from_error(&e, "gss_init_sec_context"))?;
+        let info = libgssapi::context::SecurityContext::info(&ctx)
+            .map_err(|e| GssFailure::from_error(&e, "gss_inquire_context"))?;
+        Ok(info.flags.contains(CtxFlags::GSS_C_DELEG_FLAG))
+    };
+    Ok(Delegation {
+        delegated: try_flags(CtxFlags::GSS_C_DELEG_FLAG)?,
+        ok_as_delegate: try_flags(CtxFlags::GSS_C_DELEG_POLICY_FLAG)?,
+        tgt_forwardable: tgt.enctypes.map(|e| e.forwardable),
     })
 }
 

@@ -288,6 +288,8 @@ fn target_spec(v: &Value) -> Result<TargetSpec, ArgsError> {
                 "transport",
                 "connection",
                 "psrp",
+                "kerberos_delegation",
+                "kinit_args",
             ];
             if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
                 return Err(ArgsError(format!(
@@ -308,6 +310,11 @@ fn target_spec(v: &Value) -> Result<TargetSpec, ArgsError> {
                 hostname_override: text(o, "hostname_override")?,
                 transport: list(o, "transport")?,
                 connection: text(o, "connection")?,
+                kerberos_delegation: match o.get("kerberos_delegation") {
+                    None | Some(Value::Null) => None,
+                    Some(_) => Some(flag(o, "kerberos_delegation")?),
+                },
+                kinit_args: text(o, "kinit_args")?,
                 psrp: match o.get("psrp") {
                     None | Some(Value::Null) => Default::default(),
                     Some(v) => serde_json::from_value(v.clone())

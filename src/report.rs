@@ -96,6 +96,12 @@ impl Finding {
         self
     }
 
+    /// Adds every entry of `evidence` (another finding's, when one finding replaces it).
+    pub fn evidence_map(mut self, evidence: Map<String, Value>) -> Self {
+        self.evidence.extend(evidence);
+        self
+    }
+
     /// Adds one piece of evidence; `null` values are dropped to keep the JSON lean.
     pub fn evidence(mut self, key: &str, value: impl Into<Value>) -> Self {
         let value = value.into();

@@ -138,6 +138,12 @@ pub struct TargetSpec {
     /// `ansible_winrm_transport`.
     #[serde(default)]
     pub transport: Option<Vec<String>>,
+    /// `ansible_winrm_kerberos_delegation`.
+    #[serde(default)]
+    pub kerberos_delegation: Option<bool>,
+    /// `ansible_winrm_kinit_args` (they replace the `-f` delegation would add).
+    #[serde(default)]
+    pub kinit_args: Option<String>,
     /// `ansible_connection` as given (`winrm`, `psrp`, or their `ansible.builtin.` names).
     #[serde(default)]
     pub connection: Option<String>,
@@ -217,6 +223,8 @@ impl TargetSpec {
             || self.hostname_override.is_some()
             || self.transport.is_some()
             || self.connection.is_some()
+            || self.kerberos_delegation.is_some()
+            || self.kinit_args.is_some()
             || self.psrp != PsrpSpec::default()
     }
 }
@@ -282,6 +290,26 @@ impl Psrp {
 }
 
 impl Target {
+    /// True when the connection delegates the credentials (double hop):
+    /// `ansible_psrp_negotiate_delegate` or `ansible_winrm_kerberos_delegation`.
+    pub fn delegates(&self) -> bool {
+        match &self.psrp {
+            Some(p) => p.delegate,
+            None => self.spec.kerberos_delegation == Some(true),
+        }
+    }
+
+    /// For winrm: whether Ansible's kinit asks for a forwardable TGT (`-f`): delegation adds
+    /// it unless `ansible_winrm_kinit_args` is set, which replaces it.
+    pub fn kinit_forwardable(&self) -> bool {
+        match &self.spec.kinit_args {
+            Some(args) => args
+                .split_whitespace()
+                .any(|a| a == "-f" || a == "--forwardable"),
+            None => self.spec.kerberos_delegation == Some(true),
+        }
+    }
+
     /// The WinRM endpoint pywinrm would use.
     pub fn endpoint(&self) -> String {
         let host = if self.host.contains(':') {
@@ -512,6 +540,8 @@ pub(crate) const MIRRORED_VARS: &[&str] = &[
     "ansible_winrm_service",
     "ansible_winrm_kerberos_hostname_override",
     "ansible_winrm_transport",
+    "ansible_winrm_kerberos_delegation",
+    "ansible_winrm_kinit_args",
     "ansible_connection",
     // The psrp plugin's, in its order (ansible_host and ansible_port above feed it too).
     "ansible_psrp_host",
@@ -604,6 +634,10 @@ pub(crate) fn apply_var(spec: &mut TargetSpec, key: &str, value: &str) -> Result
         "ansible_winrm_host" => spec.ansible_host = Some(value.into()),
         "ansible_winrm_port" => spec.port = Some(port()?),
         "ansible_connection" => spec.connection = Some(value.trim().into()),
+        "ansible_winrm_kerberos_delegation" => {
+            spec.kerberos_delegation = Some(ansible_bool(key, value)?)
+        }
+        "ansible_winrm_kinit_args" => spec.kinit_args = Some(value.into()),
         "ansible_psrp_host" => p.host = Some(value.into()),
         "ansible_psrp_port" => p.port = Some(port()?),
         "ansible_psrp_protocol" => p.protocol = Some(scheme()?),

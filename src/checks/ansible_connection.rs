@@ -102,6 +102,15 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
         );
     }
     scheme_port(&mut problems, t);
+    if t.delegates() && !t.kinit_forwardable() {
+        problems.push(
+            codes::ANSIBLE_CONNECTION_KINIT_ARGS_NO_FORWARD,
+            format!(
+                "ansible_winrm_kerberos_delegation is true and ansible_winrm_kinit_args is '{}': kinit runs without -f",
+                t.spec.kinit_args.as_deref().unwrap_or("")
+            ),
+        );
+    }
 
     let finding = problems.finding(ID, || {
         Finding::new(
@@ -131,6 +140,8 @@ pub fn run(t: &Target, user: Option<&str>, ctx: &AnsibleContext) -> Finding {
             t.spec.hostname_override.clone(),
         )
         .evidence("port_from_inventory", t.spec.port.is_some())
+        .evidence("kerberos_delegation", t.spec.kerberos_delegation)
+        .evidence("kinit_args", t.spec.kinit_args.clone())
         .evidence("kinit_env_vars", json!(ctx.kinit_env_vars))
         .evidence(
             "notes",

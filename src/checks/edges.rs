@@ -84,6 +84,14 @@ pub trait Gss: Clone + Send + Sync + 'static {
         service: &str,
         host: &str,
     ) -> Result<ServiceTicket, GssFailure>;
+    /// Whether MIT delegates to `service@host`, and whether the ticket is ok-as-delegate.
+    /// Blocking.
+    fn delegation(
+        &self,
+        tgt: &Self::Tgt,
+        service: &str,
+        host: &str,
+    ) -> Result<gss::Delegation, GssFailure>;
 }
 
 /// WinRM: what a listener answers unauthenticated, and authenticated sessions.
@@ -214,6 +222,15 @@ impl Gss for RealGss {
         host: &str,
     ) -> Result<ServiceTicket, GssFailure> {
         gss::service_ticket(tgt, service, host)
+    }
+
+    fn delegation(
+        &self,
+        tgt: &gss::Tgt,
+        service: &str,
+        host: &str,
+    ) -> Result<gss::Delegation, GssFailure> {
+        gss::delegation(tgt, service, host)
     }
 }
 

@@ -236,6 +236,8 @@ pub struct FakeGss {
     pub tgt_error: Option<i32>,
     /// Hosts whose service ticket fails, with MIT's minor status.
     pub spn_errors: HashMap<String, i32>,
+    /// Hosts whose service ticket is not ok-as-delegate.
+    pub not_ok_as_delegate: Vec<String>,
     /// `kinit <principal>` and `ticket <service>@<host>`, in call order.
     pub calls: Arc<Mutex<Vec<String>>>,
 }
@@ -300,6 +302,23 @@ impl Gss for FakeGss {
             spn: Some(format!("{service}/{host}@EXAMPLE.COM")),
             ticket_etype: Some(18),
             token_bytes: 1500,
+        })
+    }
+
+    fn delegation(
+        &self,
+        _tgt: &FakeTgt,
+        service: &str,
+        host: &str,
+    ) -> Result<crate::gss::Delegation, GssFailure> {
+        self.record(format!("delegation {service}@{host}"));
+        // Hosts in `not_ok_as_delegate` are not trusted for delegation, and krb5.conf is
+        // taken to enforce it (MIT then forwards nothing).
+        let ok = !self.not_ok_as_delegate.iter().any(|h| h == host);
+        Ok(crate::gss::Delegation {
+            delegated: ok,
+            ok_as_delegate: ok,
+            tgt_forwardable: Some(true),
         })
     }
 }

@@ -70,6 +70,7 @@ pub async fn run<G: Gss>(
     credential: &Credential,
     principal: Option<&str>,
     blocked: Option<String>,
+    forwardable: bool,
     deadline: Duration,
 ) -> (Finding, Option<G::Tgt>) {
     let started = Instant::now();
@@ -109,6 +110,7 @@ pub async fn run<G: Gss>(
             OwnedSource::Password(s) => TgtSource::Password {
                 principal: &p2,
                 secret: s,
+                forwardable,
             },
             OwnedSource::Keytab(k) => TgtSource::Keytab {
                 principal: &p2,
@@ -161,7 +163,29 @@ pub async fn run<G: Gss>(
         Err(e) => (Err(e), None),
     };
     let f = decide(facts, credential, &principal, holder.as_deref());
+    let f = forwardable_verdict(f, forwardable);
     (f.took(started.elapsed()), tgt)
+}
+
+/// When a connection delegates (`wanted`), a TGT issued without the forwardable flag is a
+/// failure of its own: authentication works, the double hop does not.
+pub fn forwardable_verdict(f: Finding, wanted: bool) -> Finding {
+    let not_forwardable = f.evidence.get("forwardable") == Some(&json!(false));
+    match f.code {
+        "kinit-ok" | "kinit-rc4" if wanted && not_forwardable => {
+            let evidence = f.evidence.clone();
+            Finding::new(
+                ID,
+                codes::KINIT_NOT_FORWARDABLE,
+                format!(
+                    "{}; asked for a forwardable TGT (delegation is on), the KDC issued one that is not",
+                    f.summary
+                ),
+            )
+            .evidence_map(evidence)
+        }
+        _ => f,
+    }
 }
 
 enum OwnedSource {
@@ -382,9 +406,28 @@ mod tests {
         let f = decide(Ok(rc4), &pw, "awx@R", None);
         assert_eq!((f.status, f.code), (Status::Warn, "kinit-rc4"));
         assert_eq!(f.evidence["session_enctype"], "rc4-hmac");
-        let f = decide(Ok(facts), &pw, "awx@R", None);
+        let f = decide(Ok(facts.clone()), &pw, "awx@R", None);
         assert_eq!((f.status, f.code), (Status::Pass, "kinit-ok"));
         assert_eq!(f.summary, "TGT for awx@R (password), valid 9 h 59 min");
+
+        // Delegation wanted: a TGT without the forwardable flag fails; with it, or unknown,
+        // or delegation not wanted, the verdict stands.
+        let aes = |forwardable| TgtFacts {
+            enctypes: Some(crate::gss::TgtEnctypes {
+                session: 18,
+                ticket: Some(18),
+                forwardable,
+            }),
+            ..facts.clone()
+        };
+        let verdict =
+            |t: TgtFacts, wanted| forwardable_verdict(decide(Ok(t), &pw, "awx@R", None), wanted);
+        let f = verdict(aes(false), true);
+        assert_eq!((f.status, f.code), (Status::Fail, "kinit-not-forwardable"));
+        assert_eq!(f.evidence["forwardable"], false);
+        assert_eq!(verdict(aes(true), true).code, "kinit-ok");
+        assert_eq!(verdict(aes(false), false).code, "kinit-ok");
+        assert_eq!(verdict(facts.clone(), true).code, "kinit-ok");
     }
 
     #[test]

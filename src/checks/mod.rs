@@ -205,6 +205,9 @@ where
                 &settings.credential,
                 full.as_deref(),
                 blocked,
+                // One TGT serves every target: forwardable when one of them delegates, as that
+                // host's connection would ask (winrm: kinit -f; psrp: pyspnego).
+                settings.targets.iter().any(|t| t.delegates()),
                 gss::call_deadline(timeout),
             )
             .await;
@@ -288,7 +291,12 @@ where
                     spn_ticket::run(&io.gss, t, tgt.clone(), blocked, spn_host, gss_limit).await
                 };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
-                let auth_blocked = blocked_by(&[http_finding, &spn]);
+                // A host not trusted for delegation still authenticates: say both.
+                let auth_blocked = if spn.code == codes::SPN_NOT_OK_AS_DELEGATE.code {
+                    blocked_by(&[http_finding])
+                } else {
+                    blocked_by(&[http_finding, &spn])
+                };
                 let negotiate = t.psrp.as_ref().is_some_and(|p| p.auth == "negotiate");
                 let auth = if negotiate
                     && spn.status == Status::Fail

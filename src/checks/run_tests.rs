@@ -358,6 +358,53 @@ async fn psrp_targets_use_spnego_and_name_the_ntlm_fallback_and_the_missing_wsma
 }
 
 #[tokio::test]
+async fn delegating_targets_check_ok_as_delegate_and_kinit_args() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let inv = dir.path().join("inv.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "{WIN1} ansible_connection=psrp ansible_psrp_negotiate_delegate=true\n\
+             {WIN2} ansible_connection=psrp ansible_psrp_negotiate_delegate=yes\n\
+             {WIN3} ansible_port=5985 ansible_winrm_kerberos_delegation=true ansible_winrm_kinit_args=-V\n"
+        ),
+    )
+    .expect("inventory");
+    let (s, _dir) = settings(&["--targets-file", inv.to_str().expect("utf-8")]);
+    let mut io = healthy();
+    io.gss = FakeGss {
+        not_ok_as_delegate: vec![WIN2.to_owned()],
+        ..FakeGss::default()
+    };
+    let fs = findings(&s, &io).await;
+    let ok = find(&fs, "spn-ticket", Some(WIN1));
+    assert_eq!(ok.code, "spn-ticket-ok");
+    assert_eq!(ok.evidence["ok_as_delegate"], true);
+    let not = find(&fs, "spn-ticket", Some(WIN2));
+    assert_eq!(
+        (not.code, not.status),
+        ("spn-not-ok-as-delegate", Status::Fail)
+    );
+    assert_eq!(not.evidence["delegated"], false);
+    // It still authenticates, so winrm-auth runs.
+    assert_eq!(find(&fs, "winrm-auth", Some(WIN2)).code, "winrm-auth-ok");
+    let args = find(&fs, "ansible-connection", Some(WIN3));
+    assert_eq!(
+        (args.code, args.status),
+        ("ansible-connection-kinit-args-no-forward", Status::Fail)
+    );
+    // Delegation is asked for only where a connection delegates.
+    let (s, _dir) = settings(&[WIN1]);
+    let fs = findings(&s, &io).await;
+    assert!(
+        find(&fs, "spn-ticket", Some(WIN1))
+            .evidence
+            .get("delegated")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn a_wrong_password_skips_tickets_and_sessions() {
     let (s, _dir) = settings(&[WIN1]);
     let mut io = healthy();

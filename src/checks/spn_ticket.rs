@@ -62,6 +62,7 @@ pub async fn run<G: Gss>(
         && t.service == crate::settings::PSRP_SERVICE_BEFORE_2_21)
         .then_some(crate::settings::PSRP_SERVICE_FROM_2_21);
     let gss = gss.clone();
+    let delegates = t.delegates();
     let job = tokio::task::spawn_blocking(move || {
         let first = gss.service_ticket(&tgt, &service, &host);
         let second = match (&first, other) {
@@ -70,7 +71,12 @@ pub async fn run<G: Gss>(
             }
             _ => None,
         };
-        (first, second)
+        // Only for a connection that delegates: it may cost a forwarded-TGT request.
+        let delegation = match (&first, delegates) {
+            (Ok(_), true) => Some(gss.delegation(&tgt, &service, &host)),
+            _ => None,
+        };
+        ((first, second), delegation)
     });
     let result = match tokio::time::timeout(deadline, job).await {
         Err(_) => {
@@ -91,7 +97,7 @@ pub async fn run<G: Gss>(
             .target(target)
             .took(started.elapsed());
         }
-        Ok(Ok((_, Some(Ok(works))))) => {
+        Ok(Ok(((_, Some(Ok(works))), _))) => {
             let spn = works
                 .spn
                 .clone()
@@ -113,16 +119,55 @@ pub async fn run<G: Gss>(
             .target(target)
             .took(started.elapsed());
         }
-        Ok(Ok((r, _))) => r,
+        Ok(Ok(((r, _), delegation))) => (r, delegation),
     };
-    decide(
+    let (result, delegation) = result;
+    let f = decide(
         &t.service,
         &t.spn_host,
         result,
         expected_spn_host.as_deref(),
+    );
+    delegation_verdict(f, delegation)
+        .target(target)
+        .took(started.elapsed())
+}
+
+/// For a delegating connection: the ticket's ok-as-delegate flag and whether MIT would
+/// forward the TGT at all. MIT forwards to a host that is not ok-as-delegate unless krb5.conf
+/// sets enforce_ok_as_delegate, so "not delegated, not ok-as-delegate, forwardable TGT" means
+/// the policy refused. A TGT that is not forwardable is kinit's finding.
+pub fn delegation_verdict(
+    f: Finding,
+    delegation: Option<Result<crate::gss::Delegation, GssFailure>>,
+) -> Finding {
+    let Some(d) = delegation else {
+        return f;
+    };
+    let d = match d {
+        Ok(d) => d,
+        Err(e) => return f.evidence("delegation_error", e.message()),
+    };
+    let f = f
+        .evidence("delegated", d.delegated)
+        .evidence("ok_as_delegate", d.ok_as_delegate);
+    if f.status == crate::report::Status::Fail
+        || d.delegated
+        || d.ok_as_delegate
+        || d.tgt_forwardable != Some(true)
+    {
+        return f;
+    }
+    let evidence = f.evidence.clone();
+    Finding::new(
+        ID,
+        codes::SPN_NOT_OK_AS_DELEGATE,
+        format!(
+            "{}; not ok-as-delegate, and krb5.conf enforces it: MIT forwards no TGT to this host",
+            f.summary
+        ),
     )
-    .target(target)
-    .took(started.elapsed())
+    .evidence_map(evidence)
 }
 
 /// The decision, table-testable.

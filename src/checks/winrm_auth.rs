@@ -72,7 +72,7 @@ pub fn auth_options(t: &Target) -> AuthOptions {
         None => AuthOptions {
             spnego: false,
             channel_binding: true,
-            delegate: false,
+            delegate: t.delegates(),
         },
         Some(p) => AuthOptions {
             spnego: p.auth == "negotiate",
