@@ -298,10 +298,9 @@ where
                     blocked_by(&[http_finding, &spn])
                 };
                 let negotiate = t.psrp.as_ref().is_some_and(|p| p.auth == "negotiate");
-                let auth = if negotiate
-                    && spn.status == Status::Fail
-                    && http_finding.status != Status::Fail
-                {
+                let no_ticket =
+                    spn.status == Status::Fail && spn.code != codes::SPN_NOT_OK_AS_DELEGATE.code;
+                let auth = if negotiate && no_ticket && http_finding.status != Status::Fail {
                     winrm_auth::ntlm_fallback(t, &spn)
                 } else {
                     winrm_auth::run(
