@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# lab/ansible-venv.sh - a Python venv with ansible-core, ansible-lint and the
-# winrm connection's client (pywinrm with its kerberos extra) plus pytest, for
+# lab/ansible-venv.sh - a Python venv with ansible-core, ansible-lint, the
+# winrm connection's client (pywinrm with its kerberos extra) and the psrp
+# connection's (pypsrp, pyspnego[kerberos]) plus pytest, for
 # lab/test_ansible.py (krbprobe as an Ansible module, playbooks/).
 #
 # Usage:
@@ -12,9 +13,10 @@
 #   --force    re-create the venv even if it is up to date
 #
 # Versions are pinned below (PyPI), every package including the transitive
-# ones; the WinRM client is lab/pywinrm-requirements.txt's. ansible-core 2.19
-# needs python >= 3.11: Debian 12's /usr/bin/python3 is 3.11. pykerberos has
-# no wheels: it is compiled against the system's MIT krb5, so this installs
+# ones; the WinRM clients are lab/pywinrm-requirements.txt's (and their build
+# tools lab/pywinrm-build-constraints.txt's). ansible-core 2.19 needs python
+# >= 3.11: Debian 12's /usr/bin/python3 is 3.11. pykerberos, gssapi and krb5
+# have no Linux wheels: they are compiled against the system's MIT krb5, so this installs
 # (apt) python3-venv, python3-dev, libkrb5-dev and gcc when missing (none of
 # them writes /etc/krb5.conf).
 # Idempotent: with the venv in place for the same pins and python it touches
@@ -25,6 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
 pywinrm_reqs=$here/pywinrm-requirements.txt
+build_constraints=$here/pywinrm-build-constraints.txt
 venv=${KRBPROBE_ANSIBLE_VENV:-$repo/target/ansible-venv}
 py=${KRBPROBE_LAB_PYTHON:-/usr/bin/python3}
 do_apt=1
@@ -68,7 +71,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-apt) do_apt=0 ;;
         --force) force=1 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "ansible-venv.sh: unknown option: $1" >&2; exit 2 ;;
         *) venv=$1 ;;
     esac
@@ -78,7 +81,7 @@ done
 "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || die "$py is $("$py" -V 2>&1): ansible-core 2.19 needs python >= 3.11"
 
-# 1. build dependencies (pykerberos) -------------------------------------------
+# 1. build dependencies (pykerberos, gssapi, krb5) -------------------------------------------
 APT_PACKAGES=(python3-venv python3-dev libkrb5-dev gcc libc6-dev)
 is_installed() { [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true) == installed ]]; }
 missing=()
@@ -95,9 +98,10 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # 2. the venv --------------------------------------------------------------------
-stamp_want="$("$py" -c 'import sys; print(sys.version.split()[0], sys.executable)') $( { cat "$pywinrm_reqs"; echo "$ANSIBLE_REQUIREMENTS"; } | sha256sum | cut -d' ' -f1)"
+stamp_want="$("$py" -c 'import sys; print(sys.version.split()[0], sys.executable)') $( { cat "$pywinrm_reqs" "$build_constraints"; echo "$ANSIBLE_REQUIREMENTS"; } | sha256sum | cut -d' ' -f1)"
 check() {
-    "$venv/bin/python" -c 'import ansible, ansiblelint, winrm, kerberos, pytest' 2>/dev/null \
+    "$venv/bin/python" -c 'import ansible, ansiblelint, winrm, kerberos, pypsrp.powershell, gssapi, krb5, pytest' \
+        2>/dev/null \
         && [[ -x "$venv/bin/ansible-playbook" && -x "$venv/bin/ansible-lint" && -x "$venv/bin/pytest" ]]
 }
 if [[ $force -eq 0 && -f "$venv/.krbprobe-stamp" && "$(cat "$venv/.krbprobe-stamp")" == "$stamp_want" ]] && check; then
@@ -117,11 +121,11 @@ log "creating $venv with $py"
 reqs=$(mktemp)
 trap 'rm -f "$reqs"' EXIT
 { cat "$pywinrm_reqs"; echo "$ANSIBLE_REQUIREMENTS"; } > "$reqs"
-log "pip install ansible-core, ansible-lint, pywinrm[kerberos] (pinned)"
-"$venv/bin/pip" install --disable-pip-version-check --no-cache-dir -q -r "$reqs" >&2
+log "pip install ansible-core, ansible-lint, pywinrm[kerberos], pypsrp[kerberos] (pinned)"
+PIP_CONSTRAINT=$build_constraints "$venv/bin/pip" install --disable-pip-version-check --no-cache-dir -q -r "$reqs" >&2
 if ! check; then
     rm -rf "$venv"
-    die "the venv lacks ansible-playbook, ansible-lint, winrm, kerberos or pytest"
+    die "the venv lacks ansible-playbook, ansible-lint, winrm, kerberos, pypsrp, gssapi, krb5 or pytest"
 fi
 echo "$stamp_want" > "$venv/.krbprobe-stamp"
 trap - ERR

@@ -223,6 +223,10 @@ expect "kvno HTTP/kuro-win02.$D: no SPN" fail 'Server not found in Kerberos data
     "$T/kvno" "HTTP/kuro-win02.$D"
 expect "kvno HTTP/kuro-web05.$D (name from PTR): no SPN" fail 'not found in Kerberos database' -- \
     "$T/kvno" "HTTP/kuro-web05.$D"
+expect "kvno WSMAN/kuro-win01.$D and host/kuro-win01.$D succeed (pypsrp's SPNs)" 0 "host/kuro-win01\.$D@$R: kvno = " -- \
+    "$T/kvno" "WSMAN/kuro-win01.$D" "host/kuro-win01.$D"
+expect "kvno WSMAN/kuro-win17.$D: WinRM never registered it" fail 'not found in Kerberos database' -- \
+    "$T/kvno" "WSMAN/kuro-win17.$D"
 expect "keytab holds the HTTP/ SPNs" 0 "HTTP/kuro-win06\.$D@$R" -- "$T/klist" -k "$KRBPROBE_LAB_KEYTAB"
 expect "kinit awx with a wrong password" fail 'Password incorrect' -- kinit_pw /etc/krb5.conf awx wrong-password
 expect "kinit locked (-allow_tix: disabled account)" fail "credentials have been revoked" -- kinit_pw /etc/krb5.conf locked

@@ -9,6 +9,7 @@
 #   5. end-to-end tests against the lab (real MIT KDC, dnsmasq, WinRM stand-in): every
 #      scenario of lab/scenarios.toml, then the tests that are more than one scenario
 #   6. the lab's WinRM stand-in against pywinrm (the client Ansible uses), from PyPI
+#   6'. its PowerShell endpoint against pypsrp (Ansible's psrp connection), from PyPI
 #   6a. a Samba AD DC (lab/krblab/samba.py) against MIT's kinit/kvno: account states, NTSTATUS
 #   6b. diagnose.yml/investigate.yml with real ansible-core, the module, ansible-lint (production)
 #   7. the lab's own selftest with MIT's kinit/kvno
@@ -61,6 +62,9 @@ lab/run -q -- cargo test --features lab --test hostile
 
 step "the lab's WinRM stand-in against the real client (pywinrm from PyPI)"
 lab/run -q -- "$venv/bin/pytest" -q lab/test_pywinrm.py
+
+step "the stand-in's PowerShell endpoint against Ansible's psrp client (pypsrp from PyPI)"
+lab/run -q -- "$venv/bin/pytest" -q lab/test_pypsrp.py
 
 step "a real Samba AD DC in the lab: every account state's KRB-ERROR and NTSTATUS (tests/fixtures/samba)"
 lab/run -q -- "$venv/bin/pytest" -q lab/test_samba.py

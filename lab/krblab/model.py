@@ -27,7 +27,13 @@ KNOBS: dict[str, str] = {
     "skew": "the host's clock is off (lab/run --win-skew)",
     "stall": "valid token, then no answer",
     "nowsman": "POST /wsman -> 404: the port is open, but no WinRM listener serves /wsman",
+    "psrpdeny": "Create on a PowerShell endpoint -> w:AccessDenied; the cmd shell works",
+    "cbtstrict": "https: an AP-REQ without channel bindings -> 401 (CbtHardeningLevel=Strict)",
 }
+#: The SPN services of a computer account in the KDC (host field `spns`), by default all three:
+#: HTTP/ (pywinrm), WSMAN/ (registered by WinRM; pypsrp as ansible-core <= 2.20 asks for it),
+#: host/ (every AD computer; pypsrp's default, ansible-core >= 2.21).
+SPN_SERVICES = ("HTTP", "WSMAN", "host")
 BEHAVIOURS = ("negotiate", "basic")
 SERVES = ("udp+tcp", "tcp", "none", "drop")
 LISTEN = {"http": 5985, "https": 5986}
@@ -78,6 +84,7 @@ class Host:
     name: str
     ip: str
     spn: bool = True
+    spns: tuple[str, ...] = SPN_SERVICES   # which SPN services, when spn is true
     ptr: str = ""
     dns: bool = True
     listen: tuple[str, ...] = ("http",)
@@ -90,6 +97,11 @@ class Host:
     @property
     def ports(self) -> list[int]:
         return [LISTEN[x] for x in self.listen]
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The SPN services the KDC has for this host (none when spn = false)."""
+        return self.spns if self.spn else ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,9 +214,19 @@ def _ip(value: str, where: str) -> str:
 
 
 def _host(t: dict[str, Any], where: str, scenario: str = "") -> Host:
-    f = _take(t, where, {"name": str, "ip": str, "spn": bool, "ptr": str, "dns": bool, "listen": list,
-                         "behaviour": str, "knobs": list, "drop": bool, "note": str}, ("name", "ip"))
+    f = _take(t, where, {"name": str, "ip": str, "spn": bool, "spns": list, "ptr": str, "dns": bool,
+                         "listen": list, "behaviour": str, "knobs": list, "drop": bool, "note": str},
+              ("name", "ip"))
     f["ip"] = _ip(f["ip"], where)
+    if "spns" in f:
+        f["spns"] = _strings(f["spns"], where + ".spns")
+        if f.get("spn") is False:
+            raise ModelError("%s: spn = false has no SPNs; leave out spns" % where)
+        if not f["spns"] or len(set(f["spns"])) != len(f["spns"]):
+            raise ModelError("%s: spns must name each service once (or use spn = false)" % where)
+        for x in f["spns"]:
+            if x not in SPN_SERVICES:
+                raise ModelError("%s: spns %r is none of %s" % (where, x, ", ".join(SPN_SERVICES)))
     f["listen"] = _strings(f.get("listen", ["http"]), where + ".listen")
     f["knobs"] = _strings(f.get("knobs", []), where + ".knobs")
     for x in f["listen"]:

@@ -52,8 +52,10 @@ def plan_sh(m: Model) -> str:
     hosts += ["%s %s" % (h.name, h.ip) for h in m.hosts if h.dns]
     out.append(_array("HOSTS", hosts))
     out.append(_array("PTR_OVERRIDE", ["%s %s" % (h.ip, h.ptr) for h in m.hosts if h.ptr]))
-    out.append(_array("SPN_HOSTS", [h.name for h in m.hosts if h.spn]))
-    out.append(_array("STALE_KEYTAB_HOSTS", [h.name for h in m.hosts if "wrongkey" in h.knobs]))
+    # "SERVICE/host": the SPNs of the hosts (the KDC adds the domain); a stale keytab for wrongkey.
+    out.append(_array("SPNS", ["%s/%s" % (svc, h.name) for h in m.hosts for svc in h.services]))
+    out.append(_array("STALE_KEYTAB_SPNS", ["%s/%s" % (svc, h.name) for h in m.hosts if "wrongkey" in h.knobs
+                                            for svc in h.services]))
     # "name ip udp(0/1) skew(-/offset)": the KDCs that run (none/drop: nothing listens).
     out.append(_array("KDCS", ["%s %s %d %s" % (k.name, k.ip, k.serve == "udp+tcp", k.skew or "-")
                                for k in m.kdcs if k.serve in ("udp+tcp", "tcp")]))
@@ -112,14 +114,15 @@ def scenarios_json(m: Model, lab_dir: str) -> tuple[str, dict[str, str]]:
 
 
 def hosts_tsv(m: Model) -> str:
-    """name, fqdn, ip, kind, spn, ptr-name: one line per name the lab's DNS knows (or must not)."""
+    """name, fqdn, ip, kind, spn (the services, +-joined, or no), ptr-name: one line per name the lab's
+    DNS knows (or must not)."""
     rows = ["#name\tfqdn\tip\tkind\tspn\tptr"]
     for k in m.kdcs:
         rows.append("\t".join((k.name, m.lab.fqdn(k.name), k.ip, "kdc:" + k.serve, "-", k.name)))
     for h in m.hosts:
         kind = "host" if h.dns else "nodns"
         ptr = h.ptr or h.name
-        rows.append("\t".join((h.name, m.lab.fqdn(h.name), h.ip, kind, "yes" if h.spn else "no", ptr)))
+        rows.append("\t".join((h.name, m.lab.fqdn(h.name), h.ip, kind, "+".join(h.services) or "no", ptr)))
     return "\n".join(rows) + "\n"
 
 

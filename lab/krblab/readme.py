@@ -39,7 +39,14 @@ def _what(h: Host) -> str:
         parts.append("5985/5986 silently **dropped** (nftables)")
     else:
         parts.append("nothing listens on 5985/5986")
-    parts.append("SPN `HTTP/%s`" % h.name if h.spn else "**no SPN**")
+    if not h.spn:
+        parts.append("**no SPN**")
+    elif h.spns == model.SPN_SERVICES:
+        parts.append("SPNs `HTTP/`, `WSMAN/`, `host/%s`" % h.name)
+    else:
+        parts.append("SPNs %s only (**no %s**)" % (", ".join("`%s/%s`" % (x, h.name) for x in h.spns),
+                                                ", ".join("`%s/`" % x for x in model.SPN_SERVICES
+                                                          if x not in h.spns)))
     if h.ptr:
         parts.append("the PTR of its address names `%s`" % h.ptr)
     return "; ".join(parts)
@@ -73,9 +80,10 @@ def principals(m: Model) -> str:
             "| `%s` | `+requires_preauth`, lab password | the AWX credential |" % m.lab.user]
     rows += ["| `%s` | `%s`, lab password | %s |" % (p.name, _md(p.kadmin), _md(p.note))
              for p in m.principals]
-    spn = [h.name for h in m.hosts if h.spn]
-    rows.append("| `HTTP/<host>.%s` | random key, in `$KRBPROBE_LAB_KEYTAB` | the SPNs of %s |"
-                % (m.lab.domain, ", ".join(spn)))
+    for svc in model.SPN_SERVICES:
+        spn = [h.name for h in m.hosts if svc in h.services]
+        rows.append("| `%s/<host>.%s` | random key, in `$KRBPROBE_LAB_KEYTAB` | the SPNs of %s |"
+                    % (svc, m.lab.domain, ", ".join(spn)))
     return "\n".join(rows) + "\n"
 
 

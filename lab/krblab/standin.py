@@ -30,6 +30,19 @@ Behaviours (--listen ...=NAME[+KNOB...]):
               WS-Management: Identify, Create shell, Command, Receive (fixed
               stdout "krbprobe-lab\\r\\n", exit code 0), Signal, Send, Delete;
               errors are s:Fault + f:WSManFault like Windows.
+              PowerShell remoting (lab/krblab/psrp.py): Create on
+              http://schemas.microsoft.com/powershell/<name> opens a runspace
+              pool for the registered configurations Microsoft.PowerShell and
+              PowerShell.7 (Receive: SESSION_CAPABILITY, APPLICATION_PRIVATE_DATA,
+              RUNSPACEPOOL_STATE Opened; Delete closes it); another name gets
+              Windows' fault 2150858811 "The resource URI (...) was not found
+              in the WS-Management catalog".
+              SPNs: a ticket for HTTP/, WSMAN/ or host/<fqdn> is accepted (a
+              computer account has them all); one for another host is refused.
+              NTLM: an NTLMSSP token (raw, or in SPNEGO, e.g. pyspnego's
+              fallback when it gets no ticket) gets the plain challenges again,
+              as in a domain with "Restrict NTLM: Incoming NTLM traffic = Deny
+              all"; logged as "NTLM token refused".
               Without python3-gssapi (or without a keytab) tokens are not
               verified: every token gets 401 again.
   basic       offers only 'Basic realm="WSMAN"' (Kerberos/Negotiate disabled
@@ -56,6 +69,14 @@ Knobs (negotiate only):
   nowsman     POST /wsman -> 404 (HTTP.sys page), like every other path: the
               port is open, but no WinRM listener serves /wsman (another web
               server on 5985, or a listener with another URLPrefix).
+  psrpdeny    Create on a PowerShell resource URI -> HTTP 500, s:Sender
+              w:AccessDenied, WSManFault Code="5" "Access is denied. " (the
+              user lacks Invoke on the session configuration); the cmd shell
+              still works.
+  cbtstrict   over https, an AP-REQ without channel bindings -> 401 (the plain
+              challenges), as Windows with CbtHardeningLevel=Strict. MIT (>= 1.19)
+              sets GSS_C_CHANNEL_BOUND_FLAG when the bindings were verified;
+              wrong bindings fail in MIT itself (401 in any case).
 
 Usage:
   python3 -m krblab.standin [--config FILE.json] [--listen SPEC]... [--cert PEM
@@ -67,12 +88,13 @@ Usage:
         (https needs --cert/--key or per-listener cert/key in the JSON config).
   JSON config: {"listeners": [{"host": "127.0.0.20", "port": 5985,
                  "behaviour": "negotiate", "knobs": ["reject"],
-                 "name": "kuro-win01", "spn": "HTTP/kuro-win01.dom@REALM",
+                 "name": "kuro-win01", "spns": ["HTTP/kuro-win01.dom@REALM"],
                  "keytab": "...", "tls": false, "cert": "...", "key": "..."}],
                 "basic_users": {"user": "password"}, "keytab": "...",
                 "domain": "...", "realm": "..."}
-  A listener's acceptor name is its "spn", else HTTP/<name>.<domain>@<realm>
-  when name, domain and realm are known, else any key in the keytab.
+  A listener accepts tickets for its "spns" (or "spn"), else for HTTP/, WSMAN/
+  and host/<name>.<domain>@<realm> when name, domain and realm are known, else
+  for any key in the keytab.
 
 The ready file is written once every listener is bound, so a caller can wait
 for it. SIGTERM/SIGINT shut all listeners down.
@@ -105,6 +127,8 @@ import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
+
+from krblab import psrp
 
 try:  # Debian's python3-gssapi (MIT krb5); optional: without it nothing is verified
     import gssapi.raw as gssraw
@@ -152,7 +176,11 @@ ENC_PROTOCOL_SPNEGO = "application/HTTP-SPNEGO-session-encrypted"
 ENC_PROTOCOL_KERBEROS = "application/HTTP-Kerberos-session-encrypted"
 ENC_OCTET_STREAM = b"\tContent-Type: application/octet-stream\r\n"
 
-KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew", "stall", "nowsman")
+KNOWN_KNOBS = ("reject", "deny", "noencrypt", "wrongkey", "skew", "stall", "nowsman", "psrpdeny", "cbtstrict")
+# The services of a computer account's SPNs a listener accepts tickets for: HTTP/ (pywinrm),
+# WSMAN/ (pypsrp as ansible-core <= 2.20 calls it) and host/ (pypsrp's own default, ansible-core
+# >= 2.21). MIT compares principals case-sensitively, AD does not: the lab's are spelt so.
+SPN_SERVICES = ("HTTP", "WSMAN", "host")
 # How long a +stall listener keeps an authenticated request unanswered: longer than any
 # client timeout the tests use, bounded so that the lab stops by itself.
 STALL_SECONDS = 20.0
@@ -293,25 +321,39 @@ class WsmanRequest:
 
 
 class Wsman:
-    """A tiny WinRM service: the cmd shell plugin plus Identify."""
+    """A tiny WinRM service: the cmd shell plugin, the PowerShell plugin (krblab.psrp), Identify."""
 
-    def __init__(self, shells: ShellTable, machine: str, address: str, deny: bool) -> None:
+    def __init__(self, shells: ShellTable, pools: psrp.PsrpService, machine: str, address: str,
+                 knobs: set[str]) -> None:
         self.shells = shells
+        self.pools = pools
         self.machine = machine
         self.address = address
-        self.deny = deny
+        self.deny = "deny" in knobs
+        self.psrpdeny = "psrpdeny" in knobs
 
-    def handle(self, xml: bytes, user: str, client_ip: str) -> tuple[int, bytes]:
-        """Answer one SOAP request: (HTTP status, SOAP response).
+    def handle(self, xml: bytes, user: str, client_ip: str) -> tuple[int, bytes, str]:
+        """Answer one SOAP request: (HTTP status, SOAP response, a line for the log or "").
         user: the client principal (shown as the shell's DOMAIN\\user Owner)."""
         name, _, realm = user.partition("@")
         owner = "%s\\%s" % (realm.split(".")[0], name) if realm else user
         try:
             req = WsmanRequest(xml)
         except ET.ParseError:
-            return 400, b""
+            return 400, b"", "SOAP body does not parse: 400"
         if req.is_identify():
-            return 200, identify_response(True)
+            return 200, identify_response(True), ""
+        if self.pools.handles(req.resource_uri):
+            r = self.pools.handle(req.action, req.resource_uri, req.shell_id, req.body, deny=self.psrpdeny,
+                                  address=self.address, owner=owner, client_ip=client_ip)
+            if r.fault is not None:
+                return 500, soap_fault(req.message_id, *r.fault, self.machine), r.log
+            return 200, soap_envelope(r.action, req.message_id, r.body), r.log
+        status, body = self._cmd(req, owner, client_ip)
+        return status, body, ""
+
+    def _cmd(self, req: WsmanRequest, owner: str, client_ip: str) -> tuple[int, bytes]:
+        """The cmd shell plugin (and the faults for other resources and actions)."""
         mid = req.message_id
         action = req.action
         if action.endswith("/transfer/Create") and req.resource_uri == CMD_RESOURCE:
@@ -411,17 +453,41 @@ class GssFailure(Exception):
 
 
 class Acceptor:
-    """A GSSAPI acceptor for one listener: keytab, acceptor name, channel bindings."""
+    """A GSSAPI acceptor for one listener: keytab, the SPNs it answers to, channel bindings."""
 
-    def __init__(self, keytab: str, spn: str | None, cbt_app_data: bytes | None) -> None:
+    def __init__(self, keytab: str, spns: list[str], cbt_app_data: bytes | None) -> None:
         assert gssraw is not None
-        name = None
-        if spn:
-            name = gssraw.import_name(spn.encode(), gssraw.NameType.kerberos_principal)
         store: dict[bytes | str, bytes | str] = {b"keytab": keytab.encode()}
-        self.creds = gssraw.acquire_cred_from(store, name=name, usage="accept").creds
+        # No acceptor name: MIT then tries every key of the keytab (rd_req_dec.c,
+        # decrypt_try_server), so one credential takes a ticket for any SPN of the computer
+        # account, as Windows does; allows() checks afterwards that it was one of this host's.
+        self.creds = gssraw.acquire_cred_from(store, usage="accept").creds
+        self.spns = set(spns)
         self.bindings = (gssraw.ChannelBindings(application_data=cbt_app_data)
                          if cbt_app_data else None)
+        self.missing = ""   # which of the SPNs the keytab lacks (logged at start)
+        if spns:
+            have = set()
+            for spn in spns:
+                try:
+                    name = gssraw.import_name(spn.encode(), gssraw.NameType.kerberos_principal)
+                    gssraw.acquire_cred_from(store, name=name, usage="accept")
+                    have.add(spn)
+                except gssraw.GSSError:
+                    pass
+            if have != self.spns:
+                self.missing = "no key in %s for %s" % (keytab, ", ".join(sorted(self.spns - have)))
+
+    def target(self, context: Any) -> str:
+        """The SPN the client's ticket was for (the acceptor name MIT used)."""
+        assert gssraw is not None
+        res = gssraw.inquire_context(context, initiator_name=False, target_name=True, lifetime=False,
+                                     mech=False, flags=False, locally_init=False, complete=False)
+        return gssraw.display_name(res.target_name).name.decode("utf-8", "replace") if res.target_name else ""
+
+    def allows(self, target: str) -> bool:
+        """Is TARGET one of this host's SPNs (any, when the listener has no name)?"""
+        return not self.spns or target in self.spns
 
     def accept(self, token: bytes, context: Any = None) -> Any:
         """One accept_sec_context step; raises GssFailure."""
@@ -501,7 +567,9 @@ class GssSession:
 
 
 def token_kind(token: bytes) -> str:
-    """'krb5' for a raw RFC 1964/4121 token, 'spnego' for SPNEGO, else 'other'."""
+    """'krb5' for a raw RFC 1964/4121 token, 'spnego' for SPNEGO, 'ntlm' for NTLMSSP, else 'other'."""
+    if token.startswith(b"NTLMSSP\x00"):
+        return "ntlm"
     if token.startswith(b"\x60") and b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" in token[:20]:
         return "krb5"
     if token.startswith(b"\x60") and b"\x06\x06\x2b\x06\x01\x05\x05\x02" in token[:20]:
@@ -561,20 +629,18 @@ class NegotiateBehaviour(Behaviour):
             self.acceptor_error = "no keytab"
         else:
             cbt = tls_server_end_point(listener["cert"]) if listener.get("tls") else None
+            spns = listener.get("spns") or ([listener["spn"]] if listener.get("spn") else [])
             try:
-                self.acceptor = Acceptor(keytab, listener.get("spn"), cbt)
-            except gssraw.GSSError as e:  # e.g. the SPN is not in the keytab (kuro-win02)
-                self.acceptor_error = "acceptor credentials for %s: %s" % (listener.get("spn"), e)
-                try:
-                    self.acceptor = Acceptor(keytab, None, cbt)
-                    self.acceptor_error = ""
-                except gssraw.GSSError as e2:
-                    self.acceptor_error += "; any key in %s: %s" % (keytab, e2)
-        self.wsman = Wsman(options["shells"], listener.get("fqdn") or listener["host"],
+                self.acceptor = Acceptor(keytab, spns, cbt)
+                # e.g. kuro-win02 (no SPN at all): logged, and no client gets a ticket for it anyway
+                self.acceptor_error = self.acceptor.missing
+            except gssraw.GSSError as e:
+                self.acceptor_error = "acceptor credentials from %s: %s" % (keytab, e)
+        self.wsman = Wsman(options["shells"], options["pools"], listener.get("fqdn") or listener["host"],
                            "%s://%s:%d/wsman" % ("https" if listener.get("tls") else "http",
                                                  listener.get("fqdn") or listener["host"],
                                                  listener["port"]),
-                           deny="deny" in self.knobs)
+                           self.knobs)
 
     def challenges(self) -> list[str]:
         return ["Negotiate", "Kerberos"]
@@ -593,6 +659,12 @@ class NegotiateBehaviour(Behaviour):
             handler.log_message("%s: Authorization is not base64", scheme)
             return self.unauthorized()
         kind = token_kind(token)
+        if kind == "ntlm" or (kind == "spnego" and b"NTLMSSP\x00" in token):
+            # No NTLM in the lab's domain ("Restrict NTLM: Incoming NTLM traffic = Deny all"):
+            # Windows answers the challenges again, without a token.
+            handler.gss = handler.gss_partial = None
+            handler.log_message("%s %s: NTLM token refused (incoming NTLM is denied): 401", scheme, kind)
+            return self.unauthorized()
         partial = handler.gss_partial if handler.gss_partial and handler.gss_partial[0] == scheme else None
         handler.gss = None
         handler.gss_partial = None
@@ -610,9 +682,19 @@ class NegotiateBehaviour(Behaviour):
             handler.gss_partial = (scheme, res.context)
             return self.unauthorized([("WWW-Authenticate", "%s %s" % (scheme, out))])
         user = gssraw.display_name(res.initiator_name).name.decode("utf-8", "replace")
-        handler.log_message("%s %s token accepted: %s (mech %s, mutual token %d bytes)%s", scheme, kind,
-                            user, res.mech.dotted_form, len(res.token or b""),
+        target = self.acceptor.target(res.context)
+        bound = bool(res.flags & gssraw.RequirementFlag.channel_bound)
+        handler.log_message("%s %s token accepted: %s for %s (mech %s, mutual token %d bytes%s)%s", scheme,
+                            kind, user, target, res.mech.dotted_form, len(res.token or b""),
+                            ", channel bound" if bound else "",
                             "; knob reject: 401" if "reject" in self.knobs else "")
+        if not self.acceptor.allows(target):
+            handler.log_message("a ticket for %s, which is not an SPN of this host: 401", target)
+            return self.unauthorized()
+        if "cbtstrict" in self.knobs and self.listener.get("tls") and not bound:
+            # CbtHardeningLevel=Strict: a token without (verified) channel bindings is refused.
+            handler.log_message("knob cbtstrict: no channel bindings in the AP-REQ: 401")
+            return self.unauthorized()
         if "reject" in self.knobs:
             return self.unauthorized()
         if "stall" in self.knobs:
@@ -662,7 +744,9 @@ class NegotiateBehaviour(Behaviour):
             return Response(500, "", [("Content-Length", "0")])
         else:
             soap = body
-        status, xml = self.wsman.handle(soap, sess.user, handler.client_address[0])
+        status, xml, note = self.wsman.handle(soap, sess.user, handler.client_address[0])
+        if note:
+            handler.log_message("%s", note)
         if protocol is None:
             return Response(status, "", [("Content-Type", "application/soap+xml;charset=UTF-8")], xml)
         enc = sess.encrypt_body(xml, protocol)
@@ -834,7 +918,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, help="N worker processes, each serving every Nth listener")
     a = ap.parse_args()
 
-    options: dict[str, Any] = {"basic_users": {}, "shells": ShellTable(), "keytab": a.keytab}
+    options: dict[str, Any] = {"basic_users": {}, "shells": ShellTable(), "pools": psrp.PsrpService(),
+                               "keytab": a.keytab}
     listeners: list[dict[str, Any]] = []
     domain, realm = a.domain, a.realm
     if a.config:
@@ -923,8 +1008,8 @@ def make_server(lst: dict[str, Any], a: argparse.Namespace, options: dict[str, A
     name = lst.get("name", "")
     if name and domain:
         info.setdefault("fqdn", "%s.%s" % (name, domain))
-        if realm:
-            info.setdefault("spn", "HTTP/%s.%s@%s" % (name, domain, realm))
+        if realm and not info.get("spn"):
+            info.setdefault("spns", ["%s/%s.%s@%s" % (svc, name, domain, realm) for svc in SPN_SERVICES])
     srv.listener = info
     srv.log_file, srv.log_lock = log_file, log_lock
     srv.behaviour = cls(info, options)
