@@ -193,6 +193,11 @@ pub struct Cli {
     )]
     pub message_encryption: Option<String>,
 
+    /// Delegate the credentials (double hop), like ansible_winrm_kerberos_delegation or
+    /// ansible_psrp_negotiate_delegate: a forwardable TGT and a delegating token
+    #[arg(long, help_heading = "Ansible psrp connection variables")]
+    pub delegate: bool,
+
     /// The ansible-core whose connection defaults apply, e.g. 2.19 (psrp's SPN service is
     /// WSMAN before 2.21 and host from 2.21) [default: before 2.21]
     #[arg(

@@ -67,6 +67,7 @@ const KNOWN: &[&str] = &[
     "configuration_name",
     "message_encryption",
     "ansible_core",
+    "delegate",
     "user",
     "password",
     "password_file",
@@ -220,6 +221,7 @@ pub fn parse_args(map: &mut Map<String, Value>) -> Result<ModuleArgs, ArgsError>
             ),
         },
         configuration_name: text(map, "configuration_name")?,
+        delegate: flag(map, "delegate")?,
         message_encryption: match text(map, "message_encryption")? {
             None => None,
             Some(a) => Some(

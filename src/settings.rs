@@ -921,6 +921,10 @@ impl Settings {
             if spec.psrp.host.is_none() {
                 spec.psrp.host = cli.ansible_host.clone();
             }
+            if cli.delegate {
+                spec.kerberos_delegation.get_or_insert(true);
+                spec.psrp.negotiate_delegate.get_or_insert(true);
+            }
             if spec.psrp.negotiate_hostname_override.is_none() {
                 spec.psrp.negotiate_hostname_override = cli.hostname_override.clone();
             }
@@ -972,6 +976,7 @@ impl Settings {
                 || cli.kinit_env_vars.is_some()
                 || cli.kinit_cmd.is_some()
                 || cli.connection.is_some()
+                || cli.delegate
                 || targets.iter().any(|t| t.spec.has_vars()),
             module: cli.module,
             realm: cli.realm.clone(),

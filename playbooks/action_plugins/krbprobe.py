@@ -23,6 +23,7 @@ import typing as t
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import connection_loader
 
@@ -37,12 +38,24 @@ NOT_MIRRORED = {
         lambda v: str(v) != "/wsman",
         "krbprobe probes /wsman, not ansible_winrm_path={value}",
     ),
+    "ansible_psrp_path": (
+        lambda v: str(v).strip("/") != "wsman",
+        "krbprobe probes /wsman, not ansible_psrp_path={value}",
+    ),
     "ansible_winrm_message_encryption": (
         lambda v: str(v).lower() == "never",
         ("ansible_winrm_message_encryption=never: krbprobe encrypts the messages as pywinrm's "
          "default (auto) does"),
     ),
 }
+
+
+# The psrp plugin's options krbprobe takes, as the module's targets[].psrp keys. ca_cert and
+# cert_validation are run-wide (ca_file, insecure) as for winrm.
+PSRP_OPTIONS = (
+    "protocol", "path", "auth", "message_encryption", "proxy", "ignore_proxy", "negotiate_delegate",
+    "negotiate_hostname_override", "negotiate_send_cbt", "negotiate_service", "configuration_name",
+)
 
 
 class ActionModule(ActionBase):
@@ -240,6 +253,10 @@ class ActionModule(ActionBase):
         ):
             if extras.get(var):
                 target[key] = str(extras[var])
+        if "ansible_winrm_kerberos_delegation" in extras:
+            target["kerberos_delegation"] = boolean(extras["ansible_winrm_kerberos_delegation"], strict=False)
+        if origins.get("kinit_args", "default") != "default" and options.get("kinit_args"):
+            target["kinit_args"] = str(options["kinit_args"])
         return target
 
 

@@ -64,6 +64,8 @@ pub struct Observed {
     pub forward: Option<Result<Answer, DnsFailure>>,
     /// Reverse lookups, per address.
     pub reverse: Vec<(IpAddr, Result<Vec<String>, DnsFailure>)>,
+    /// The SPN's service class (`HTTP` for winrm, psrp's `WSMAN` or `host`).
+    pub service: String,
 }
 
 /// Runs the check for one target: the SPN host decides the service principal; when WinRM is
@@ -86,7 +88,8 @@ pub async fn run(
             );
         }
     };
-    let obs = observe(dns, &t.spn_host).await;
+    let mut obs = observe(dns, &t.spn_host).await;
+    obs.service = t.service.clone();
     let (mut f, mut facts) = decide(&obs, policy);
     if f.code == codes::DNS_TARGET_IP.code {
         if let Some(hint) = ip_hint(t) {
@@ -150,6 +153,7 @@ async fn observe(dns: &impl Resolver, target: &str) -> Observed {
         target: target.to_owned(),
         forward,
         reverse,
+        service: "HTTP".into(),
     }
 }
 
@@ -199,8 +203,10 @@ pub fn decide(obs: &Observed, policy: Policy) -> (Finding, Option<TargetFacts>) 
                     .into()
             });
         let mit_spn = match (policy.canonicalize, policy.rdns, &first_ptr) {
-            (Canonicalize::False, _, _) | (_, false, _) | (_, _, None) => format!("HTTP/{target}"),
-            (_, true, Some(p)) => format!("HTTP/{p}"),
+            (Canonicalize::False, _, _) | (_, false, _) | (_, _, None) => {
+                format!("{}/{target}", obs.service)
+            }
+            (_, true, Some(p)) => format!("{}/{p}", obs.service),
         };
         return (
             Finding::new(
@@ -256,7 +262,10 @@ pub fn decide(obs: &Observed, policy: Policy) -> (Finding, Option<TargetFacts>) 
             )
             .evidence("reverse", reverse_evidence.clone())
             .evidence("rdns", policy.rdns)
-            .evidence("spn_mit_will_request", format!("HTTP/{spn_host}"))
+            .evidence(
+                "spn_mit_will_request",
+                format!("{}/{spn_host}", obs.service),
+            )
     };
     if canonicalizing && policy.rdns {
         if let Some(p) = &first_ptr {
@@ -265,8 +274,8 @@ pub fn decide(obs: &Observed, policy: Policy) -> (Finding, Option<TargetFacts>) 
                     ID,
                     codes::DNS_TARGET_PTR_MISMATCH,
                     format!(
-                        "PTR of {} names {p}, not {target}; with rdns on, MIT will ask for HTTP/{spn_host}",
-                        obs.reverse[0].0
+                        "PTR of {} names {p}, not {target}; with rdns on, MIT will ask for {}/{spn_host}",
+                        obs.reverse[0].0, obs.service
                     ),
                 );
                 return (base(finding), Some(facts));
@@ -277,7 +286,10 @@ pub fn decide(obs: &Observed, policy: Policy) -> (Finding, Option<TargetFacts>) 
         let finding = Finding::new(
             ID,
             codes::DNS_TARGET_CNAME,
-            format!("{target} is an alias of {canonical}; MIT will ask for HTTP/{spn_host}"),
+            format!(
+                "{target} is an alias of {canonical}; MIT will ask for {}/{spn_host}",
+                obs.service
+            ),
         );
         return (base(finding), Some(facts));
     }
@@ -310,7 +322,10 @@ pub fn decide(obs: &Observed, policy: Policy) -> (Finding, Option<TargetFacts>) 
         base(Finding::new(
             ID,
             codes::DNS_TARGET_OK,
-            format!("{target} -> {list} ({ptr_note}); SPN HTTP/{spn_host}"),
+            format!(
+                "{target} -> {list} ({ptr_note}); SPN {}/{spn_host}",
+                obs.service
+            ),
         )),
         Some(facts),
     )
@@ -330,6 +345,7 @@ mod tests {
                 ip,
                 ptr.map(|p| vec![p.to_string()]).ok_or(DnsFailure::NotFound),
             )],
+            service: "HTTP".into(),
         }
     }
 

@@ -219,6 +219,18 @@ async fn exchange<W: WinRm>(
         Err(e) => return e,
     };
     if let Some(end) = unexpected("identify", &identify) {
+        // Windows answers a plain SOAP body over http with 500 and nothing else when
+        // AllowUnencrypted is false: with psrp's message_encryption=never, that is the cause.
+        let plain = pool.is_some_and(|p| !p.encrypts(scheme)) && scheme == Scheme::Http;
+        if plain && identify.0.status == 500 && identify.0.body.is_empty() {
+            return End::Error(
+                "encryption",
+                "identify: HTTP 500 with an empty body to a plain (unencrypted) message: the host \
+                 refuses unencrypted WinRM (AllowUnencrypted=false), so \
+                 ansible_psrp_message_encryption=never cannot work over http"
+                    .into(),
+            );
+        }
         return end;
     }
     if !open_shell {

@@ -191,7 +191,8 @@ impl Defragmenter {
                     )));
                 }
                 (false, Some((o, f, data))) => {
-                    if o != object_id || f + 1 != fragment_id {
+                    // checked: a FragmentId of u64::MAX is the host's, not ours to overflow on.
+                    if o != object_id || f.checked_add(1) != Some(fragment_id) {
                         return Err(PsrpError(format!(
                             "fragment {fragment_id} of object {object_id} after fragment {f} of object {o}"
                         )));
@@ -557,6 +558,11 @@ mod tests {
         let mut d = Defragmenter::default();
         assert!(d.push(&good[..good.len() - 1]).unwrap().is_empty());
         assert!(!d.is_idle());
+        // A fragment id at the end of the u64 range (found by fuzz/regressions).
+        let mut last = fragment(4, &[0; 50], 30);
+        last[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        let mut d = Defragmenter::default();
+        assert!(d.push(&last).is_err());
         // Random bytes never panic.
         let mut x: u32 = 12345;
         for _ in 0..200 {
