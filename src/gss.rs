@@ -490,17 +490,22 @@ pub struct ServiceTicket {
     pub token_bytes: usize,
 }
 
-/// Starts a security context to `service@host` like pywinrm, which obtains the service
-/// ticket. Blocking.
-pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTicket, GssFailure> {
-    let target = Name::new(
+/// The hostbased service name `service@host` (GSS_C_NT_HOSTBASED_SERVICE), as pywinrm and
+/// pyspnego import it; MIT turns it into `service/host@REALM`.
+pub fn hostbased_name(service: &str, host: &str) -> Result<Name, GssFailure> {
+    Name::new(
         format!("{service}@{host}").as_bytes(),
         Some(GSS_NT_HOSTBASED_SERVICE),
     )
-    .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
+    .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))
+}
+
+/// Starts a security context to `service@host` like pywinrm, which obtains the service
+/// ticket. Blocking.
+pub fn service_ticket(tgt: &Tgt, service: &str, host: &str) -> Result<ServiceTicket, GssFailure> {
     let mut ctx = ClientCtx::new(
         Some(tgt.cred.clone()),
-        target,
+        hostbased_name(service, host)?,
         CtxFlags::GSS_C_MUTUAL_FLAG | CtxFlags::GSS_C_SEQUENCE_FLAG,
         Some(GSS_MECH_KRB5),
     );
@@ -536,14 +541,9 @@ pub struct Delegation {
 /// answer is the ticket's ok-as-delegate flag. Blocking; may ask the KDC for a forwarded TGT.
 pub fn delegation(tgt: &Tgt, service: &str, host: &str) -> Result<Delegation, GssFailure> {
     let try_flags = |extra: CtxFlags| -> Result<bool, GssFailure> {
-        let target = Name::new(
-            format!("{service}@{host}").as_bytes(),
-            Some(GSS_NT_HOSTBASED_SERVICE),
-        )
-        .map_err(|e| GssFailure::from_error(&e, "gss_import_name"))?;
         let mut ctx = ClientCtx::new(
             Some(tgt.cred.clone()),
-            target,
+            hostbased_name(service, host)?,
             // Without mutual authentication the context is complete after one step, so MIT
             // answers gss_inquire_context with the flags it settled on.
             CtxFlags::GSS_C_SEQUENCE_FLAG | extra,

@@ -291,15 +291,16 @@ where
                     spn_ticket::run(&io.gss, t, tgt.clone(), blocked, spn_host, gss_limit).await
                 };
                 let addr = facts.as_ref().and_then(|f| f.addrs.first().copied());
-                // A host not trusted for delegation still authenticates: say both.
-                let auth_blocked = if spn.code == codes::SPN_NOT_OK_AS_DELEGATE.code {
-                    blocked_by(&[http_finding])
-                } else {
-                    blocked_by(&[http_finding, &spn])
-                };
-                let negotiate = t.psrp.as_ref().is_some_and(|p| p.auth == "negotiate");
+                // A host not trusted for delegation has its ticket and still authenticates:
+                // only a failed spn-ticket without one blocks the session.
                 let no_ticket =
                     spn.status == Status::Fail && spn.code != codes::SPN_NOT_OK_AS_DELEGATE.code;
+                let auth_blocked = if no_ticket {
+                    blocked_by(&[http_finding, &spn])
+                } else {
+                    blocked_by(&[http_finding])
+                };
+                let negotiate = t.psrp.as_ref().is_some_and(|p| p.auth == "negotiate");
                 let auth = if negotiate && no_ticket && http_finding.status != Status::Fail {
                     winrm_auth::ntlm_fallback(t, &spn)
                 } else {
