@@ -65,7 +65,8 @@ LAB_PACKAGES=(
     # The Samba AD DC of lab/krblab/samba.py (lab/test_samba.py): samba (the samba binary and
     # its KDC service), samba-common-bin (samba-tool), python3-samba (the bindings its fixtures
     # use), samba-ad-provision (the schema provision reads) and samba-dsdb-modules (sam.ldb's
-    # ldb modules; only a Recommends of samba, so --no-install-recommends would skip it).
+    # ldb modules), samba-vfs-modules (acl_xattr, which provision needs to set the sysvol ACLs);
+    # both only Recommends of samba, so --no-install-recommends would skip them.
     # Not samba-ad-dc or winbind: the lab runs the KDC alone, without systemd units or winbindd.
     # Installing samba enables its smbd/nmbd units on a systemd host; the lab never uses them.
     samba
@@ -73,6 +74,7 @@ LAB_PACKAGES=(
     python3-samba
     samba-ad-provision
     samba-dsdb-modules
+    samba-vfs-modules
 )
 
 RUST_TARGET=x86_64-unknown-linux-musl

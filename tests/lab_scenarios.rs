@@ -74,6 +74,11 @@ fn other_principal_cache(dir: &Path, domain: &str) -> Result<String, Failed> {
 }
 
 fn run(s: &Value) -> Result<(), Failed> {
+    // A Samba scenario needs the lab's AD DC, which lab/run leaves out when Samba is missing.
+    ensure(
+        s["samba"] != true || std::env::var("KRBPROBE_LAB_SAMBA").as_deref() == Ok("1"),
+        || "the lab runs no Samba AD DC (not installed: scripts/install-deps.sh --lab)".into(),
+    )?;
     let dir = tempfile::tempdir()?;
     let mut cmd = krbprobe_cmd();
     cmd.args([

@@ -15,6 +15,8 @@ import os
 import tomllib
 from typing import Any
 
+from krblab import samba as samba_dc
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_PATH = os.path.join(os.path.dirname(HERE), "scenarios.toml")
 
@@ -64,6 +66,23 @@ class Lab:
 
 
 @dataclasses.dataclass(frozen=True)
+class Samba:
+    """The Samba AD DC (lab/krblab/samba.py): a second realm beside the MIT one, whose KDC is
+    Active Directory's own (account states, NTSTATUS, msDS-SupportedEncryptionTypes)."""
+    realm: str
+    dc: str
+    ip: str
+
+    @property
+    def domain(self) -> str:
+        # samba-tool provisions the DNS domain as the realm in lower case (as AD does).
+        return self.realm.lower()
+
+    def fqdn(self, name: str) -> str:
+        return name if "." in name else "%s.%s" % (name, self.domain)
+
+
+@dataclasses.dataclass(frozen=True)
 class Kdc:
     name: str
     ip: str
@@ -93,6 +112,7 @@ class Host:
     drop: bool = False
     note: str = ""
     scenario: str = ""          # the scenario that defines it inline, if any
+    samba: bool = False         # a member of the Samba domain: SPNs and keytab from the DC
 
     @property
     def ports(self) -> list[int]:
@@ -100,8 +120,9 @@ class Host:
 
     @property
     def services(self) -> tuple[str, ...]:
-        """The SPN services the KDC has for this host (none when spn = false)."""
-        return self.spns if self.spn else ()
+        """The SPN services the MIT KDC has for this host (none when spn = false; a Samba
+        member's SPNs are its computer account's, in the DC)."""
+        return self.spns if self.spn and not self.samba else ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +136,7 @@ class Conf:
     default_realm: bool = True
     before: str = ""
     missing: bool = False
+    samba: bool = False                # the Samba realm and DC instead of the MIT ones
 
     @property
     def is_default(self) -> bool:
@@ -152,12 +174,19 @@ class Scenario:
 @dataclasses.dataclass(frozen=True)
 class Model:
     lab: Lab
+    samba: Samba | None
     kdcs: tuple[Kdc, ...]
     principals: tuple[Principal, ...]
     hosts: tuple[Host, ...]             # shared and inline, in file order
     scenarios: tuple[Scenario, ...]
     confs: tuple[tuple[str, Conf], ...]  # the extra named client configs
     path: str
+
+    def fqdn(self, host: Host) -> str:
+        """A host's name in its domain (the lab's, or the Samba domain for its members)."""
+        if host.samba and self.samba:
+            return self.samba.fqdn(host.name)
+        return self.lab.fqdn(host.name)
 
     def host(self, name: str) -> Host | None:
         return next((h for h in self.hosts if h.name == name), None)
@@ -215,8 +244,21 @@ def _ip(value: str, where: str) -> str:
 
 def _host(t: dict[str, Any], where: str, scenario: str = "") -> Host:
     f = _take(t, where, {"name": str, "ip": str, "spn": bool, "spns": list, "ptr": str, "dns": bool,
-                         "listen": list, "behaviour": str, "knobs": list, "drop": bool, "note": str},
+                         "listen": list, "behaviour": str, "knobs": list, "drop": bool, "note": str,
+                         "samba": bool},
               ("name", "ip"))
+    if f.get("samba"):
+        # A Samba member is a computer account of krblab.samba's fixtures: its SPNs, enctypes
+        # and delegation are set there (the DC's database is built once and cached).
+        computers = {c.name for c in samba_dc.DEFAULT_SPEC.computers}
+        if f["name"] not in computers:
+            raise ModelError("%s: samba host %s is no computer of krblab.samba.DEFAULT_SPEC (%s)"
+                             % (where, f["name"], ", ".join(sorted(computers))))
+        for key in ("spn", "spns", "ptr", "dns", "drop"):
+            if key in f:
+                raise ModelError("%s: %s is not for a samba host (its computer account says)" % (where, key))
+        if "wrongkey" in f.get("knobs", ()) or "skew" in f.get("knobs", ()):
+            raise ModelError("%s: the wrongkey and skew knobs are MIT-lab only" % where)
     f["ip"] = _ip(f["ip"], where)
     if "spns" in f:
         f["spns"] = _strings(f["spns"], where + ".spns")
@@ -264,13 +306,26 @@ def load(path: str | None = None) -> Model:
         raise ModelError("%s: cannot read: %s" % (path, e.strerror)) from None
     except tomllib.TOMLDecodeError as e:
         raise ModelError("%s: not valid TOML: %s" % (path, e)) from None
-    top = _take(doc, path, {"lab": dict, "kdc": list, "principal": list, "host": list, "scenario": list,
-                            "confs": dict},
+    top = _take(doc, path, {"lab": dict, "samba": dict, "kdc": list, "principal": list, "host": list,
+                            "scenario": list, "confs": dict},
                 ("lab", "kdc", "scenario"))
     lab_keys = ("realm", "domain", "dns", "client", "user", "password", "kdc")
     lab = Lab(**_take(top["lab"], "[lab]", dict.fromkeys(lab_keys, str), lab_keys))
     if lab.realm != lab.realm.upper():
         raise ModelError("[lab]: realm %s must be upper case (AD realms are)" % lab.realm)
+
+    samba = None
+    if "samba" in top:
+        f = _take(top["samba"], "[samba]", {"realm": str, "dc": str, "ip": str}, ("realm", "dc", "ip"))
+        if f["realm"] != samba_dc.REALM:
+            raise ModelError("[samba]: realm %s is not the one krblab.samba provisions (%s)"
+                             % (f["realm"], samba_dc.REALM))
+        # test_samba.py runs its own DC on samba.DEFAULT_IP inside the same lab.
+        if f["ip"] == samba_dc.DEFAULT_IP:
+            raise ModelError("[samba]: ip %s is lab/test_samba.py's own DC; take another" % f["ip"])
+        if samba_dc.PASSWORD != lab.password:
+            raise ModelError("[samba]: krblab.samba's users have another password than [lab]'s")
+        samba = Samba(realm=f["realm"], dc=f["dc"], ip=_ip(f["ip"], "[samba]"))
 
     kdcs = []
     for i, t in enumerate(top["kdc"]):
@@ -288,7 +343,8 @@ def load(path: str | None = None) -> Model:
     scen_fields: dict[str, type | tuple[type, ...]] = {
         "id": str, "title": str, "target": str, "host": dict, "user": str, "password": str, "conf": dict,
         "port": int, "ca": bool, "args": list, "env": dict, "ccache": str, "expect": str, "hint": str,
-        "warn": list, "checks": dict, "real": str, "fidelity": bool, "max_seconds": (int, float), "note": str}
+        "warn": list, "checks": dict, "real": str, "fidelity": bool, "max_seconds": (int, float), "note": str,
+        "samba": bool}
     raw = []
     for i, t in enumerate(top["scenario"]):
         where = "[[scenario]] #%d%s" % (i + 1, " (%s)" % t["id"] if isinstance(t, dict) and "id" in t else "")
@@ -301,11 +357,14 @@ def load(path: str | None = None) -> Model:
         raw.append((where, f))
 
     _unique("KDC name", [k.name for k in kdcs])
-    _unique("host name", [h.name for h in hosts] + [k.name for k in kdcs])
+    _unique("host name", [h.name for h in hosts] + [k.name for k in kdcs] + ([samba.dc] if samba else []))
+    if any(h.samba for h in hosts) and samba is None:
+        raise ModelError("a host has samba = true, but there is no [samba] table")
     _unique("principal", [p.name for p in principals] + [lab.user])
     _unique("scenario id", [f["id"] for _, f in raw])
     addrs: dict[str, str] = {}
-    for name, ip in [(k.name, k.ip) for k in kdcs] + [(h.name, h.ip) for h in hosts]:
+    for name, ip in ([(k.name, k.ip) for k in kdcs] + [(h.name, h.ip) for h in hosts]
+                     + ([(samba.dc, samba.ip)] if samba else [])):
         # Two names on one address is how the PTR scenarios are made; only with ptr set.
         other = addrs.setdefault(ip, name)
         if other != name and not any(h.ptr in (name, other) for h in hosts if h.ip == ip):
@@ -319,22 +378,42 @@ def load(path: str | None = None) -> Model:
         raise ModelError("[lab]: kdc %s is no [[kdc]]" % lab.kdc)
 
     users = {lab.user} | {p.name for p in principals}
+    samba_users = {u.name for u in samba_dc.DEFAULT_SPEC.users}
     scenarios = []
     for where, f in raw:
-        target = f.pop("target", DEFAULT_TARGET)
+        in_samba = f.pop("samba", False)
+        if in_samba and samba is None:
+            raise ModelError("%s: samba = true, but there is no [samba] table" % where)
+        target = f.pop("target", None)
+        if target is None and in_samba:
+            raise ModelError("%s: a samba scenario names its target (a samba = true host)" % where)
+        target = target or DEFAULT_TARGET
         if not _is_ip(target) and "." not in target:
+            th = next((x for x in hosts if x.name == target), None)
             if target not in names:
                 raise ModelError("%s: target %s is no host of the lab" % (where, target))
-            target = lab.fqdn(target)
+            if th is not None and th.samba != in_samba:
+                raise ModelError("%s: target %s is %s the Samba domain, the scenario is not"
+                                 % (where, target, "in" if th.samba else "not in"))
+            target = samba.fqdn(target) if in_samba and samba else lab.fqdn(target)
         conf = _conf(f.pop("conf", {}), where + ".conf")
+        if in_samba:
+            if conf.kdc is not None or conf.missing or conf.dns_lookup_kdc:
+                raise ModelError("%s: a samba scenario's krb5.conf names the DC (no kdc, missing, "
+                                 "dns_lookup_kdc)" % where)
+            conf = dataclasses.replace(conf, samba=True)
         if conf.kdc and conf.kdc not in names and "." not in conf.kdc and not conf.kdc.startswith("kuro-no"):
             raise ModelError("%s: conf.kdc %s is no KDC of the lab (a name starting kuro-no is for "
                              "'no such name')" % (where, conf.kdc))
-        user = f.pop("user", lab.principal)
+        realm = samba.realm if in_samba and samba else lab.realm
+        user = f.pop("user", "%s@%s" % (lab.user, realm))
         base = user.split("@", 1)[0]
-        if base not in users and not base.startswith("nosuch"):
-            raise ModelError("%s: user %s is no principal of the lab (a name starting nosuch is for "
-                             "'unknown user')" % (where, user))
+        known = samba_users if in_samba else users
+        if base not in known and not base.startswith("nosuch"):
+            raise ModelError("%s: user %s is no principal of the %s (a name starting nosuch is for "
+                             "'unknown user')" % (where, user, "Samba DC" if in_samba else "lab"))
+        if in_samba and "@" not in user:
+            user = "%s@%s" % (user, realm)
         ccache = f.get("ccache", "")
         if ccache not in ("", "other-principal"):
             raise ModelError("%s: ccache %r: only \"other-principal\" is known" % (where, ccache))
@@ -360,7 +439,7 @@ def load(path: str | None = None) -> Model:
             raise ModelError("%s: a fidelity scenario says what the real client prints (real = ...)" % where)
         scenarios.append(s)
     confs = tuple((name, _conf(t, "[confs] %s" % name)) for name, t in top.get("confs", {}).items())
-    return Model(lab, tuple(kdcs), tuple(principals), tuple(hosts), tuple(scenarios), confs, path)
+    return Model(lab, samba, tuple(kdcs), tuple(principals), tuple(hosts), tuple(scenarios), confs, path)
 
 
 def _unique(what: str, items: list[str]) -> None:
@@ -381,8 +460,13 @@ def _is_ip(text: str) -> bool:
 
 # -------------------------------------------------------------- krb5.conf --
 
-def krb5_conf(lab: Lab, conf: Conf = Conf()) -> str:
-    """The client krb5.conf of a scenario: the lab's /etc/krb5.conf, changed as CONF says."""
+def krb5_conf(lab: Lab, conf: Conf = Conf(), samba: Samba | None = None) -> str:
+    """The client krb5.conf of a scenario: the lab's /etc/krb5.conf, changed as CONF says
+    (conf.samba: the Samba realm, its DC as the KDC)."""
+    if conf.samba:
+        if samba is None:
+            raise ModelError("a samba krb5.conf without the [samba] table")
+        return _samba_krb5_conf(samba, conf)
     lines = [conf.before.rstrip("\n")] if conf.before else []
     lines.append("[libdefaults]")
     if conf.default_realm:
@@ -399,4 +483,23 @@ def krb5_conf(lab: Lab, conf: Conf = Conf()) -> str:
               "[domain_realm]",
               "    .%s = %s" % (lab.domain, lab.realm),
               "    %s = %s" % (lab.domain, lab.realm)]
+    return "\n".join(lines) + "\n"
+
+
+def _samba_krb5_conf(samba: Samba, conf: Conf) -> str:
+    lines = [conf.before.rstrip("\n")] if conf.before else []
+    lines.append("[libdefaults]")
+    if conf.default_realm:
+        lines.append("    default_realm = %s" % samba.realm)
+    lines += ["    dns_lookup_kdc = false",
+              "    dns_lookup_realm = false",
+              "    rdns = %s" % str(conf.rdns).lower()]
+    lines += ["    " + x.strip() for x in conf.libdefaults]
+    dc = samba.fqdn(samba.dc)
+    lines += ["", "[realms]", "    %s = {" % samba.realm,
+              "        kdc = %s" % dc,
+              "        admin_server = %s" % dc, "    }", "",
+              "[domain_realm]",
+              "    .%s = %s" % (samba.domain, samba.realm),
+              "    %s = %s" % (samba.domain, samba.realm)]
     return "\n".join(lines) + "\n"

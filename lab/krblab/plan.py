@@ -23,6 +23,7 @@ import json
 import os
 import shlex
 import sys
+from typing import Any
 
 from krblab import model
 from krblab.model import Model
@@ -49,7 +50,7 @@ def plan_sh(m: Model) -> str:
         out.append("%s=%s\n" % (k, shlex.quote(v)))
     # "name ip": an A record and the PTR to the same name (except where PTR_OVERRIDE says).
     hosts = ["%s %s" % (k.name, k.ip) for k in m.kdcs]
-    hosts += ["%s %s" % (h.name, h.ip) for h in m.hosts if h.dns]
+    hosts += ["%s %s" % (h.name, h.ip) for h in m.hosts if h.dns and not h.samba]
     out.append(_array("HOSTS", hosts))
     out.append(_array("PTR_OVERRIDE", ["%s %s" % (h.ip, h.ptr) for h in m.hosts if h.ptr]))
     # "SERVICE/host": the SPNs of the hosts (the KDC adds the domain); a stale keytab for wrongkey.
@@ -59,16 +60,28 @@ def plan_sh(m: Model) -> str:
     # "name ip udp(0/1) skew(-/offset)": the KDCs that run (none/drop: nothing listens).
     out.append(_array("KDCS", ["%s %s %d %s" % (k.name, k.ip, k.serve == "udp+tcp", k.skew or "-")
                                for k in m.kdcs if k.serve in ("udp+tcp", "tcp")]))
-    listeners, tls = [], []
+    listeners: list[str] = []
+    samba_listeners: list[str] = []
+    tls: list[str] = []
     for h in m.hosts:
         for x in h.listen:
             spec = "%s%s:%d %s %s" % ("https://" if x == "https" else "", h.ip, model.LISTEN[x], h.name,
                                       "+".join((h.behaviour, *h.knobs)))
-            listeners.append(spec)
+            (samba_listeners if h.samba else listeners).append(spec)
             if x == "https":
-                tls.append(lab.fqdn(h.name))
+                tls.append(m.fqdn(h))
     out.append(_array("WINRM_LISTENERS", listeners))
     out.append(_array("TLS_NAMES", tls))
+    # The Samba domain: its DC (SAMBA_IP empty: none), the members' "fqdn ip" records and
+    # listeners (a stand-in process of their own: another realm, the DC's keytabs).
+    sb = m.samba
+    for k, v in (("SAMBA_REALM", sb.realm if sb else ""), ("SAMBA_DOMAIN", sb.domain if sb else ""),
+                 ("SAMBA_DC", sb.fqdn(sb.dc) if sb else ""), ("SAMBA_IP", sb.ip if sb else "")):
+        out.append("%s=%s\n" % (k, shlex.quote(v)))
+    samba_hosts = ["%s %s" % (sb.fqdn(sb.dc), sb.ip)] if sb else []
+    samba_hosts += ["%s %s" % (m.fqdn(h), h.ip) for h in m.hosts if h.samba]
+    out.append(_array("SAMBA_HOSTS", samba_hosts))
+    out.append(_array("SAMBA_LISTENERS", samba_listeners))
     return "".join(out)
 
 
@@ -102,14 +115,17 @@ def scenarios_json(m: Model, lab_dir: str) -> tuple[str, dict[str, str]]:
             conf_path = None
         else:
             conf_path = os.path.join(lab_dir, "scenarios", s.id, "krb5.conf")
-            files[conf_path] = model.krb5_conf(m.lab, s.conf)
+            files[conf_path] = model.krb5_conf(m.lab, s.conf, m.samba)
         out.append({
             "id": s.id, "title": s.title, "target": s.target, "user": s.user, "password": s.password,
             "krb5_conf": conf_path, "port": s.port, "scheme": s.scheme, "ca": s.ca, "args": list(s.args),
             "env": dict(s.env), "ccache": s.ccache, "expect": s.expect, "hint": s.hint,
             "warn": list(s.warn), "checks": dict(s.checks), "real": s.real, "fidelity": s.fidelity,
-            "max_seconds": s.max_seconds, "note": s.note})
-    doc = {"realm": m.lab.realm, "domain": m.lab.domain, "scenarios": out}
+            "max_seconds": s.max_seconds, "note": s.note, "samba": s.conf.samba})
+    doc: dict[str, Any] = {"realm": m.lab.realm, "domain": m.lab.domain, "scenarios": out}
+    if m.samba:
+        doc["samba"] = {"realm": m.samba.realm, "domain": m.samba.domain, "dc": m.samba.fqdn(m.samba.dc),
+                        "ip": m.samba.ip}
     return json.dumps(doc, indent=1) + "\n", files
 
 
@@ -120,6 +136,8 @@ def hosts_tsv(m: Model) -> str:
     for k in m.kdcs:
         rows.append("\t".join((k.name, m.lab.fqdn(k.name), k.ip, "kdc:" + k.serve, "-", k.name)))
     for h in m.hosts:
+        if h.samba:
+            continue   # the selftest's kvno runs against the MIT realm; test_samba covers the DC
         kind = "host" if h.dns else "nodns"
         ptr = h.ptr or h.name
         rows.append("\t".join((h.name, m.lab.fqdn(h.name), h.ip, kind, "+".join(h.services) or "no", ptr)))
@@ -130,7 +148,7 @@ def listeners_tsv(m: Model) -> str:
     """host, ip, port, scheme, behaviour, knobs (+-joined or -), state (listen/closed/drop)."""
     rows = ["#host\tip\tport\tscheme\tbehaviour\tknobs\tstate"]
     for h in m.hosts:
-        if not h.dns or h.name in {x.ptr for x in m.hosts}:
+        if not h.dns or h.samba or h.name in {x.ptr for x in m.hosts}:
             continue
         for scheme, port in model.LISTEN.items():
             if h.drop:

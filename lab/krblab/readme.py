@@ -39,7 +39,10 @@ def _what(h: Host) -> str:
         parts.append("5985/5986 silently **dropped** (nftables)")
     else:
         parts.append("nothing listens on 5985/5986")
-    if not h.spn:
+    if h.samba:
+        parts.append("member of the **Samba** domain: its computer account (SPNs, "
+                     "msDS-SupportedEncryptionTypes, delegation) is in `krblab.samba`")
+    elif not h.spn:
         parts.append("**no SPN**")
     elif h.spns == model.SPN_SERVICES:
         parts.append("SPNs `HTTP/`, `WSMAN/`, `host/%s`" % h.name)
@@ -64,12 +67,18 @@ def addresses(m: Model) -> str:
         if k.name == m.lab.kdc:
             users = ["(the KDC of the lab's krb5.conf)"]
         rows.append("| %s | %s | %s | %s | %s |" % (k.ip, k.name, what, _md(k.note), ", ".join(users)))
+    if m.samba:
+        rows.append("| %s | %s | Samba AD DC (`krblab.samba`), udp+tcp 88, realm `%s` "
+                    "| Active Directory's own KDC: account states, NTSTATUS, enctypes | %s |"
+                    % (m.samba.ip, m.samba.fqdn(m.samba.dc), m.samba.realm,
+                       ", ".join(s.id for s in m.scenarios if s.conf.samba)))
     for h in sorted(m.hosts, key=lambda h: tuple(int(x) for x in h.ip.split("."))):
-        users = [s.id for s in m.scenarios if s.target == m.lab.fqdn(h.name)]
+        users = [s.id for s in m.scenarios if s.target == m.fqdn(h)]
         if h.name == model.DEFAULT_TARGET:
             users = ["(the default target: %d scenarios)" % len(users)]
         ip = h.ip if h.dns else "–"
-        rows.append("| %s | %s | %s | %s | %s |" % (ip, h.name, _what(h), _md(h.note), ", ".join(users)))
+        name = m.fqdn(h) if h.samba else h.name
+        rows.append("| %s | %s | %s | %s | %s |" % (ip, name, _what(h), _md(h.note), ", ".join(users)))
     rows.append("| %s | – | the \"AWX\" side's own address on `lo` | glibc's `AI_ADDRCONFIG` needs one | |"
                 % m.lab.client)
     return "\n".join(rows) + "\n"

@@ -69,6 +69,8 @@ PACKAGES: tuple[tuple[str, str], ...] = (
     ("python3-samba", "/usr/lib/python3/dist-packages/samba/__init__.py"),
     ("samba-ad-provision", "/usr/share/samba/setup/provision.ldif"),
     ("samba-dsdb-modules", "/usr/lib/*/samba/ldb/samba_dsdb.so"),
+    # provision sets the sysvol ACLs through this VFS module ("Error loading module acl_xattr").
+    ("samba-vfs-modules", "/usr/lib/*/samba/vfs/acl_xattr.so"),
     ("libfaketime", FAKETIME_LIB),
 )
 
