@@ -21,7 +21,8 @@ pub const LONG_VERSION: &str = concat!(
 /// Ansible variables), dns-kdc, dns-target, kdc-reach, winrm-http, kinit, spn-ticket, winrm-auth;
 /// prints a pass/fail report with remediation hints. The password is never taken as an argument:
 /// use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt. Run as
-/// `krbprobe ARGS.json`, it is an Ansible binary module (see playbooks/).
+/// `krbprobe ARGS.json`, it is an Ansible binary module (see playbooks/). Without a shell in the
+/// job pod, `krbprobe explain JOB-OUTPUT` reads what the failed job printed (see its --help).
 #[derive(Debug, Parser)]
 #[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
@@ -236,6 +237,28 @@ pub struct Cli {
     /// DNS, connects and the unauthenticated HTTP checks are never queued
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: u16,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Colour in text output (NO_COLOR is honoured with auto)
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+/// Explain a failed Ansible job from its output, without a shell in the pod.
+///
+/// Reads the job's output (any ansible-core 2.14 to 2.21 wording, winrm or psrp, -vvvv or not),
+/// the JSON of AWX's job events or stdout API, and/or a KRB5_TRACE log, and prints the causes it
+/// can infer, with the lines it used, the hint, and the live check that settles what the text
+/// cannot tell (the exact krbprobe command). No network, no krb5.conf, no password.
+#[derive(Debug, Parser)]
+#[command(name = "krbprobe explain", version, about, max_term_width = 100)]
+pub struct ExplainCli {
+    /// Job output, AWX JSON or KRB5_TRACE log; several allowed, - (the default) reads stdin
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]

@@ -465,6 +465,13 @@ codes! {
     WINRM_AUTH_RUNSPACE_BROKEN = ("winrm-auth", "winrm-auth-runspace-broken", Fail,
         "The host created the PowerShell runspace pool but it did not open: it reported the state Broken (or Closed), with the error in the evidence.",
         Some("The host's error record names the cause (often a broken or restricted endpoint, a startup script, or a language mode); see Microsoft-Windows-PowerShell/Operational on the host."));
+    // ---- explain: a diagnosis from a failed job's output ----
+    EXPLAIN_AMBIGUOUS = ("explain", "explain-ambiguous", Fail,
+        "The job's output has a message with more than one possible cause (e.g. \"Cannot contact any KDC\": no DNS record, a KDC that refuses port 88, or one whose packets are dropped); the candidates are in the evidence.",
+        Some("Run the live check the hint names, from a pod of the same execution environment and Container Group: it tells the candidates apart."));
+    EXPLAIN_UNRECOGNIZED = ("explain", "explain-unrecognized", Warn,
+        "No Kerberos or WinRM failure message krbprobe knows is in the input.",
+        Some("Paste the failed task's whole output (with -vvvv if you can) or a KRB5_TRACE log, or run the live diagnosis with the command in the evidence."));
     // ---- the probe itself ----
     PROBE_ERROR = ("probe", "probe-error", Fail,
         "The probe itself could not run this check (an internal error, not a finding about your environment).",

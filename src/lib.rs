@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod codes;
 pub mod dns;
+pub mod explain;
 pub mod gss;
 pub mod inventory;
 pub mod kdcproto;
@@ -59,6 +60,9 @@ pub fn run_cli() -> ExitCode {
     if let Some(path) = module::args_file(&argv) {
         return run_module(&path);
     }
+    if argv.get(1).is_some_and(|a| a == "explain") {
+        return run_explain(&argv[1..]);
+    }
     let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
         Err(e) => {
@@ -95,18 +99,27 @@ pub fn run_cli() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    print_report(&report, settings.format, settings.color)
+}
+
+/// Writes `report` to stdout as `format` says; the exit status follows its verdict.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "opens stdout for the renderers (and asks whether it is a terminal)"
+)]
+fn print_report(report: &Report, format: Format, color: ColorChoice) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    let written = match settings.format {
-        Format::Json => render::json(&report, &mut stdout),
+    let written = match format {
+        Format::Json => render::json(report, &mut stdout),
         Format::Text => {
-            let styled = match settings.color {
+            let styled = match color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => {
                     anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
                 }
             };
-            render::text(&report, &mut stdout, styled)
+            render::text(report, &mut stdout, styled)
         }
     };
     if let Err(e) = written.and_then(|_| stdout.flush()) {
@@ -117,6 +130,33 @@ pub fn run_cli() -> ExitCode {
         Verdict::Pass => EXIT_PASS,
         Verdict::Fail => EXIT_FAIL,
     })
+}
+
+/// `krbprobe explain [FILE...]`: reads what a failed job printed and reports what it means.
+fn run_explain(argv: &[std::ffi::OsString]) -> ExitCode {
+    let cli = match cli::ExplainCli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_PASS
+            });
+        }
+    };
+    let mut sources = Vec::new();
+    for path in explain::inputs(&cli.files) {
+        match explain::read_source(&path) {
+            Ok(s) => sources.push(s),
+            Err(e) => {
+                eprintln!("krbprobe explain: {e}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let report = explain::explain(&sources);
+    print_report(&report, cli.format.into(), cli.color.into())
 }
 
 /// Ansible module mode: arguments from the file, exactly one JSON object on stdout.
