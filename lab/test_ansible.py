@@ -902,6 +902,36 @@ def test_psrp_variables_reach_the_probe(module: Path, callbacks: Path, tmp_path:
         assert scenario_value(report, host, key) == want, (key, run.result(host)["report_lines"])
 
 
+def test_psrp_proxy_variables(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """HTTP_PROXY in the job's environment: pypsrp sends WinRM through it (winrm-proxy), except
+    for a host with ansible_psrp_ignore_proxy (it connects directly: pypsrp sets the session's
+    proxy to none) or its own ansible_psrp_proxy (which replaces the environment's; krbprobe
+    does not go through it and warns). A winrm host ignores the psrp variable."""
+    inventory = textwrap.dedent("""\
+        [windows]
+        env ansible_host={win01}
+        ignore ansible_host={win01} ansible_psrp_ignore_proxy=true
+        own ansible_host={win01} ansible_psrp_proxy=http://127.0.0.98:8080
+        winrm ansible_host={win01} ansible_connection=winrm ansible_port=5985 ansible_psrp_ignore_proxy=true
+        {psrp_vars}""").format(win01=WIN01, psrp_vars=PSRP_VARS)
+    proxy = "http://127.0.0.99:3128"
+    run = playbook(tmp_path, callbacks, inventory, env={"HTTP_PROXY": proxy, "NO_PROXY": "localhost"})
+    assert run.rc == 2, run.out
+    for host, verdict in [("env", "fail"), ("ignore", "pass"), ("own", "pass"), ("winrm", "fail")]:
+        r = run.result(host)
+        assert r["report"]["verdict"] == verdict, (host, r["report_lines"])
+        http = finding(r["report"], "winrm-http")
+        if verdict == "fail":
+            assert (http["code"], http["evidence"]["proxy"]) == ("winrm-proxy", proxy), (host, http)
+            assert (http["evidence"]["direct_result"]) == "winrm-http-ok"
+        else:
+            assert http["code"] == "winrm-http-ok", (host, http)
+            assert "winrm-proxy" not in json.dumps(r["report"]), (host, r["report_lines"])
+    assert run.result("own")["warnings"] == [
+        "krbprobe connects to the host directly, not through ansible_psrp_proxy=http://127.0.0.98:8080"]
+    assert "warnings" not in run.result("ignore")
+
+
 def test_psrp_port_follows_the_protocol(module: Path, callbacks: Path, tmp_path: Path) -> None:
     """As the psrp plugin: only ansible_psrp_protocol set, the port follows it (http 5985,
     https 5986); neither set, https on 5986."""
