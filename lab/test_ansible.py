@@ -943,6 +943,37 @@ def test_psrp_proxy_variables(module: Path, callbacks: Path, tmp_path: Path) -> 
     assert "warnings" not in run.result("ignore")
 
 
+def test_psrp_group_in_one_run(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """diagnose-group.yml over psrp hosts (and one winrm host): one run, each host probed with its
+    own connection, the verdicts per host as their own runs give them."""
+    inventory = textwrap.dedent("""\
+        [windows]
+        {win01}
+        kuro-win15.{domain}
+        kuro-win17.{domain}
+        winrm ansible_host={win01} ansible_connection=winrm ansible_port=5985
+        {psrp_vars}""").format(win01=WIN01, domain=DOMAIN, psrp_vars=PSRP_VARS)
+    run = playbook(tmp_path, callbacks, inventory, book="diagnose-group.yml")
+    assert run.rc == 2, run.out
+    r = run.result("localhost")
+    assert r["verdicts"] == {
+        WIN01: {"verdict": "pass", "failed": []},
+        "kuro-win15." + DOMAIN: {"verdict": "fail", "failed": ["winrm-auth-endpoint-denied"]},
+        "kuro-win17." + DOMAIN: {"verdict": "fail",
+                                 "failed": ["spn-psrp-service-missing", "winrm-auth-ntlm-fallback"]},
+        "winrm": {"verdict": "pass", "failed": []}}, r["report_lines"]
+    # (a winrm host's finding has no 'connection' key)
+    connections = {c["target"]: (c["evidence"].get("connection", "winrm"), c["evidence"]["gss_target_name"])
+                   for c in r["report"]["checks"] if c["id"] == "ansible-connection"}
+    assert connections == {WIN01: ("psrp", "WSMAN@" + WIN01),
+                           "kuro-win15." + DOMAIN: ("psrp", "WSMAN@kuro-win15." + DOMAIN),
+                           "kuro-win17." + DOMAIN: ("psrp", "WSMAN@kuro-win17." + DOMAIN),
+                           "winrm": ("winrm", "HTTP@" + WIN01)}
+    assert [c["id"] for c in r["report"]["checks"]].count("kinit") == 1
+    flat = " ".join(run.out.split())
+    assert "2 of 4 hosts failed (kuro-win15.%s, kuro-win17.%s)" % (DOMAIN, DOMAIN) in flat, run.out
+
+
 def test_psrp_port_follows_the_protocol(module: Path, callbacks: Path, tmp_path: Path) -> None:
     """As the psrp plugin: only ansible_psrp_protocol set, the port follows it (http 5985,
     https 5986); neither set, https on 5986."""
