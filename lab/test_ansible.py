@@ -6,6 +6,10 @@ binary as the module (playbooks/install-module.sh), the credential given the AWX
 (-u PRINCIPAL --connection-password-file FILE) or in the inventory:
 
 - a healthy host passes; broken hosts fail with krbprobe's code and hint in Ansible's output;
+- the same over the psrp connection (ansible_connection=psrp): a healthy host passes probed as
+  pypsrp connects (a runspace pool), every psrp scenario of lab/scenarios.toml, written as
+  ansible_psrp_* variables, fails or passes through ansible-playbook with the code and hint the
+  binary gives it, and each ansible_psrp_* variable changes the verdict as it changes pypsrp's;
 - the module run directly answers exactly one JSON object and never returns the password;
 - the password appears nowhere in ansible-playbook's output, even with -vvv, nor in files
   Ansible leaves behind;
@@ -679,6 +683,317 @@ def test_investigate_without_mount(module: Path, callbacks: Path, tmp_path: Path
     run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, WINDOWS_VARS), book="investigate.yml")
     assert run.rc == 0, run.out
     assert "mounted: no" in run.out
+
+
+# ------------------------------------------------------- diagnose.yml over the psrp connection
+
+PSRP_VARS = textwrap.dedent("""\
+    [windows:vars]
+    ansible_connection=psrp
+    ansible_psrp_auth=negotiate
+    ansible_psrp_protocol=http
+    ansible_psrp_port=5985
+    ansible_psrp_configuration_name=Microsoft.PowerShell
+    """)
+# krbprobe's flags in lab/scenarios.toml's psrp scenarios and the inventory variable each mirrors.
+PSRP_FLAG_VARS = {"--configuration-name": "ansible_psrp_configuration_name",
+                  "--psrp-auth": "ansible_psrp_auth",
+                  "--message-encryption": "ansible_psrp_message_encryption"}
+
+
+def running_core() -> tuple[int, int]:
+    """(major, minor) of the ansible-core that runs the playbooks (this venv's)."""
+    from importlib.metadata import version
+
+    major, minor = version("ansible-core").split(".")[:2]
+    return int(major), int(minor)
+
+
+def psrp_scenarios() -> list[dict[str, Any]]:
+    """lab/scenarios.toml's psrp scenarios, resolved by lab/run ($KRBPROBE_LAB_SCENARIOS)."""
+    path = os.environ.get("KRBPROBE_LAB_SCENARIOS")
+    if not path:
+        return []
+    scenarios = json.loads(Path(path).read_text())["scenarios"]
+    return [s for s in scenarios if "--connection" in s["args"]
+            and s["args"][s["args"].index("--connection") + 1] == "psrp"]
+
+
+def psrp_host_line(s: dict[str, Any]) -> str:
+    """The scenario as one inventory host line: its target with the ansible_psrp_* variables
+    that say what the scenario's krbprobe flags say."""
+    assert (s["user"], s["password"], s["krb5_conf"], s["ccache"] or None, s["env"]) == \
+        (PRINCIPAL, PASSWORD, None, None, {}), "not expressible as a psrp inventory: %s" % s["id"]
+    variables = {"ansible_psrp_protocol": s["scheme"], "ansible_psrp_port": str(s["port"])}
+    if s["ca"]:
+        variables["ansible_psrp_ca_cert"] = CA_CERT
+    args = list(s["args"])
+    while args:
+        flag = args.pop(0)
+        if flag == "--connection":
+            assert args.pop(0) == "psrp"
+        elif flag in PSRP_FLAG_VARS:
+            variables[PSRP_FLAG_VARS[flag]] = args.pop(0)
+        elif flag == "--delegate":
+            variables["ansible_psrp_negotiate_delegate"] = "true"
+        elif flag == "--ansible-core":
+            # The module reads the running ansible-core's version: only a scenario for the
+            # same side of 2.21 (negotiate_service WSMAN before, host from) can run here.
+            wanted = tuple(int(x) for x in args.pop(0).split(".")[:2])
+            if (wanted >= (2, 21)) != (running_core() >= (2, 21)):
+                pytest.skip("%s is for ansible-core %s; this venv runs %d.%d"
+                            % (s["id"], ".".join(map(str, wanted)), *running_core()))
+        else:
+            raise AssertionError("%s: no inventory variable for %s" % (s["id"], flag))
+    return " ".join([s["target"], *("%s=%s" % kv for kv in variables.items())])
+
+
+def scenario_value(report: dict[str, Any], target: str, key: str) -> Any:
+    """A scenarios.toml `checks` path ('id:path') in the module's report; None when absent."""
+    check_id, path = key.split(":", 1)
+    if check_id == "report":
+        node: Any = report
+    else:
+        node = next(c for c in report["checks"]
+                    if c["id"] == check_id and c.get("target") in (None, target))
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+# Outside the lab there are none: one parameter then, for the skip.
+PSRP_SCENARIOS: list[Any] = [pytest.param(s, id=s["id"]) for s in psrp_scenarios()] or [None]
+
+
+@pytest.mark.parametrize("scenario", PSRP_SCENARIOS)
+def test_psrp_scenarios_through_ansible(module: Path, callbacks: Path, tmp_path: Path,
+                                        scenario: dict[str, Any] | None) -> None:
+    """Every psrp scenario of lab/scenarios.toml as an inventory (ansible_connection=psrp and
+    the ansible_psrp_* variables for its flags) run by diagnose.yml: the same verdict, first
+    failing code and hint as the binary gives in tests/lab_scenarios.rs, in Ansible's output."""
+    assert scenario, "no psrp scenarios: run inside the lab (lab/run sets KRBPROBE_LAB_SCENARIOS)"
+    host = scenario["target"]
+    run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (psrp_host_line(scenario), PSRP_VARS))
+    r = run.result(host)
+    report = r["report"]
+    lines = r["report_lines"]
+    assert finding(report, "ansible-connection")["evidence"]["connection"] == "psrp", lines
+    # ee-runtime looks for the psrp connection's Python (pypsrp), winrm-auth opens no cmd shell.
+    assert "pypsrp " in finding(report, "ee-runtime")["summary"], lines
+    steps = [s["step"] for s in finding(report, "winrm-auth")["evidence"].get("steps", [])]
+    assert "create-shell" not in steps, steps
+    expect = scenario["expect"]
+    if not expect:
+        assert run.rc == 0, run.out
+        assert report["verdict"] == "pass", lines
+        assert sorted({c["code"] for c in report["checks"] if c["status"] == "warn"}) == \
+            sorted(scenario["warn"]), lines
+    else:
+        assert run.rc == 2, run.out
+        first = failures(report)[0]
+        assert first["code"] == expect, lines
+        assert scenario["hint"] in first["hint"], first
+        # In the job output: the report line with the code, the hint, the fatal message.
+        assert "FAIL %s %s: %s [%s]" % (first["id"], host, first["summary"], expect) in run.out
+        assert "hint: " + first["hint"] in run.out
+        assert r["msg"] == expected_msg(first)
+        start = run.out.index("fatal: [%s]: FAILED! =>" % host)
+        fatal, _ = json.JSONDecoder().raw_decode(run.out[run.out.index("{", start):])
+        assert fatal["msg"] == r["msg"]
+        assert scenario["hint"] in fatal["msg"]
+    for key, want in scenario["checks"].items():
+        got = scenario_value(report, host, key)
+        if want == "absent":
+            assert got is None, (key, got)
+        elif isinstance(want, dict) and "contains" in want:
+            assert isinstance(got, str) and want["contains"] in got, (key, got)
+        elif isinstance(want, dict) and "between" in want:
+            assert want["between"][0] <= got <= want["between"][1], (key, got)
+        else:
+            assert got == want, (key, got, lines)
+    assert_no_secret(PASSWORD, run)
+
+
+def test_psrp_scenarios_cover_the_done_when() -> None:
+    """The scenarios test_psrp_scenarios_through_ansible must run (issue 10's done-when)."""
+    ids = {s["id"]: s for s in psrp_scenarios()}
+    for sid, target, code in [("psrp-healthy", WIN01, None),
+                              ("psrp-endpoint-denied", "kuro-win15." + DOMAIN, "winrm-auth-endpoint-denied"),
+                              ("psrp-endpoint-missing", WIN01, "winrm-auth-endpoint-missing"),
+                              ("psrp-no-wsman-spn", "kuro-win17." + DOMAIN, "spn-psrp-service-missing")]:
+        assert sid in ids, sorted(ids)
+        assert (ids[sid]["target"], ids[sid]["expect"] or None) == (target, code), ids[sid]
+    # kuro-win17's scenario is for the WSMAN default: it runs here only before ansible-core 2.21.
+    assert running_core() < (2, 21), "bump psrp-no-wsman-spn's --ansible-core with the venv's pin"
+
+
+def test_psrp_healthy_host_passes(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """kuro-win01 over psrp: probed as pypsrp connects (SPNEGO to WSMAN/host, a runspace pool
+    on Microsoft.PowerShell opened and closed), not as the winrm connection."""
+    run = playbook(tmp_path, callbacks, "[windows]\n%s\n%s" % (WIN01, PSRP_VARS))
+    assert run.rc == 0, run.out
+    r = run.result(WIN01)
+    assert (r["changed"], r.get("failed", False)) == (False, False)
+    report = r["report"]
+    assert report["verdict"] == "pass", r["report_lines"]
+    assert [c["id"] for c in report["checks"]] == CHECK_ORDER, r["report_lines"]
+    assert (report["tool"]["user"], report["tool"]["credential"]) == (PRINCIPAL, "password")
+    connection = finding(report, "ansible-connection")["evidence"]
+    assert {k: connection[k] for k in ("connection", "endpoint", "auth", "gss_target_name",
+                                       "configuration_name", "port_from_inventory")} == {
+        "connection": "psrp", "endpoint": "http://%s:5985/wsman" % WIN01, "auth": "negotiate",
+        "gss_target_name": "WSMAN@" + WIN01, "configuration_name": "Microsoft.PowerShell",
+        "port_from_inventory": True}
+    assert finding(report, "spn-ticket")["evidence"]["spn"] == "WSMAN/%s@%s" % (WIN01, REALM)
+    assert re.match(r"pypsrp \S+ with pyspnego \S+ and gssapi", finding(report, "ee-runtime")["summary"])
+    auth = finding(report, "winrm-auth")
+    assert "PowerShell runspace pool opened" in auth["summary"], auth
+    steps = [s["step"] for s in auth["evidence"]["steps"]]
+    assert "create-pool" in steps and "delete-pool" in steps and "create-shell" not in steps, steps
+    assert "PASS winrm-auth %s: %s [winrm-auth-ok]" % (WIN01, auth["summary"]) in run.out
+    assert re.search(r"PASS: %d passed, 0 warned, 0 failed, 0 skipped" % len(CHECK_ORDER), run.out)
+    assert_no_secret(PASSWORD, run)
+
+
+# Each row: ansible_psrp_* variables on a host, then what they must change in the module's report.
+@pytest.mark.parametrize("host,host_vars,verdict,expected", [
+    # Another registered endpoint passes, an unknown one fails: the runspace pool opens on it.
+    pytest.param(WIN01, "ansible_psrp_configuration_name=PowerShell.7", "pass",
+                 {"ansible-connection:evidence.configuration_name": "PowerShell.7"}, id="configuration_name"),
+    pytest.param(WIN01, "ansible_psrp_configuration_name=Microsoft.Exchange", "fail",
+                 {"winrm-auth:code": "winrm-auth-endpoint-missing"}, id="configuration_name-unknown"),
+    # The SPN service: host/ instead of the default WSMAN/ makes kuro-win17 work.
+    pytest.param("kuro-win17." + DOMAIN, "ansible_psrp_negotiate_service=host", "pass",
+                 {"spn-ticket:evidence.spn": "host/kuro-win17.%s@%s" % (DOMAIN, REALM)},
+                 id="negotiate_service"),
+    # auth kerberos: no NTLM fallback to report on a host without any SPN.
+    pytest.param("kuro-win02." + DOMAIN, "ansible_psrp_auth=kerberos", "fail",
+                 {"ansible-connection:evidence.auth": "kerberos", "winrm-auth:code": "winrm-auth-skipped"},
+                 id="auth"),
+    pytest.param("kuro-win02." + DOMAIN, "", "fail",
+                 {"ansible-connection:evidence.auth": "negotiate",
+                  "winrm-auth:code": "winrm-auth-ntlm-fallback"}, id="auth-default"),
+    # https on 5986 with the lab CA, to the host that insists on channel bindings.
+    pytest.param("kuro-win16." + DOMAIN, "ansible_psrp_protocol=https ansible_psrp_port=5986 "
+                 "ansible_psrp_ca_cert=" + CA_CERT, "pass",
+                 {"ansible-connection:evidence.endpoint": "https://kuro-win16.%s:5986/wsman" % DOMAIN,
+                  "ansible-connection:evidence.send_cbt": True}, id="https"),
+    # Without channel bindings, the host that insists on them answers 401: the hint says why.
+    pytest.param("kuro-win16." + DOMAIN, "ansible_psrp_protocol=https ansible_psrp_port=5986 "
+                 "ansible_psrp_ca_cert=%s ansible_psrp_negotiate_send_cbt=false" % CA_CERT, "fail",
+                 {"ansible-connection:evidence.send_cbt": False, "winrm-auth:code": "winrm-auth-rejected",
+                  "winrm-auth:evidence.channel_binding": False,
+                  "winrm-auth:hint": {"contains": "remove ansible_psrp_negotiate_send_cbt"}},
+                 id="negotiate_send_cbt"),
+    pytest.param(WIN01, "ansible_psrp_message_encryption=never", "fail",
+                 {"ansible-connection:code": "ansible-connection-psrp-unencrypted",
+                  "winrm-auth:code": "winrm-auth-encryption"}, id="message_encryption"),
+    pytest.param(WIN01, "ansible_host=127.0.0.20 ansible_psrp_negotiate_hostname_override=" + WIN01, "pass",
+                 {"ansible-connection:evidence.gss_target_name": "WSMAN@" + WIN01,
+                  "ansible-connection:evidence.endpoint": "http://127.0.0.20:5985/wsman"},
+                 id="negotiate_hostname_override"),
+])
+def test_psrp_variables_reach_the_probe(module: Path, callbacks: Path, tmp_path: Path, host: str,
+                                        host_vars: str, verdict: str, expected: dict[str, Any]) -> None:
+    """Each ansible_psrp_* variable, on the host, changes the probe the way it changes pypsrp."""
+    run = playbook(tmp_path, callbacks, "[windows]\n%s %s\n%s" % (host, host_vars, PSRP_VARS))
+    assert run.rc == (0 if verdict == "pass" else 2), run.out
+    report = run.result(host)["report"]
+    assert report["verdict"] == verdict, run.result(host)["report_lines"]
+    for key, want in expected.items():
+        got = scenario_value(report, host, key)
+        if isinstance(want, dict):
+            assert isinstance(got, str) and want["contains"] in got, (key, got)
+        else:
+            assert got == want, (key, run.result(host)["report_lines"])
+
+
+def test_psrp_proxy_variables(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """HTTP_PROXY in the job's environment: pypsrp sends WinRM through it (winrm-proxy), except
+    for a host with ansible_psrp_ignore_proxy (it connects directly: pypsrp sets the session's
+    proxy to none) or its own ansible_psrp_proxy (which replaces the environment's; krbprobe
+    does not go through it and warns). A winrm host ignores the psrp variable."""
+    inventory = textwrap.dedent("""\
+        [windows]
+        env ansible_host={win01}
+        ignore ansible_host={win01} ansible_psrp_ignore_proxy=true
+        own ansible_host={win01} ansible_psrp_proxy=http://127.0.0.98:8080
+        winrm ansible_host={win01} ansible_connection=winrm ansible_port=5985 ansible_psrp_ignore_proxy=true
+        {psrp_vars}""").format(win01=WIN01, psrp_vars=PSRP_VARS)
+    proxy = "http://127.0.0.99:3128"
+    run = playbook(tmp_path, callbacks, inventory, env={"HTTP_PROXY": proxy, "NO_PROXY": "localhost"})
+    assert run.rc == 2, run.out
+    for host, verdict in [("env", "fail"), ("ignore", "pass"), ("own", "pass"), ("winrm", "fail")]:
+        r = run.result(host)
+        assert r["report"]["verdict"] == verdict, (host, r["report_lines"])
+        http = finding(r["report"], "winrm-http")
+        if verdict == "fail":
+            assert (http["code"], http["evidence"]["proxy"]) == ("winrm-proxy", proxy), (host, http)
+            assert (http["evidence"]["direct_result"]) == "winrm-http-ok"
+        else:
+            assert http["code"] == "winrm-http-ok", (host, http)
+            assert "winrm-proxy" not in json.dumps(r["report"]), (host, r["report_lines"])
+    assert run.result("own")["warnings"] == [
+        "krbprobe connects to the host directly, not through ansible_psrp_proxy=http://127.0.0.98:8080"]
+    assert "warnings" not in run.result("ignore")
+
+
+def test_psrp_group_in_one_run(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """diagnose-group.yml over psrp hosts (and one winrm host): one run, each host probed with its
+    own connection, the verdicts per host as their own runs give them."""
+    inventory = textwrap.dedent("""\
+        [windows]
+        {win01}
+        kuro-win15.{domain}
+        kuro-win17.{domain}
+        winrm ansible_host={win01} ansible_connection=winrm ansible_port=5985
+        {psrp_vars}""").format(win01=WIN01, domain=DOMAIN, psrp_vars=PSRP_VARS)
+    run = playbook(tmp_path, callbacks, inventory, book="diagnose-group.yml")
+    assert run.rc == 2, run.out
+    r = run.result("localhost")
+    assert r["verdicts"] == {
+        WIN01: {"verdict": "pass", "failed": []},
+        "kuro-win15." + DOMAIN: {"verdict": "fail", "failed": ["winrm-auth-endpoint-denied"]},
+        "kuro-win17." + DOMAIN: {"verdict": "fail",
+                                 "failed": ["spn-psrp-service-missing", "winrm-auth-ntlm-fallback"]},
+        "winrm": {"verdict": "pass", "failed": []}}, r["report_lines"]
+    # (a winrm host's finding has no 'connection' key)
+    connections = {c["target"]: (c["evidence"].get("connection", "winrm"), c["evidence"]["gss_target_name"])
+                   for c in r["report"]["checks"] if c["id"] == "ansible-connection"}
+    assert connections == {WIN01: ("psrp", "WSMAN@" + WIN01),
+                           "kuro-win15." + DOMAIN: ("psrp", "WSMAN@kuro-win15." + DOMAIN),
+                           "kuro-win17." + DOMAIN: ("psrp", "WSMAN@kuro-win17." + DOMAIN),
+                           "winrm": ("winrm", "HTTP@" + WIN01)}
+    assert [c["id"] for c in r["report"]["checks"]].count("kinit") == 1
+    flat = " ".join(run.out.split())
+    assert "2 of 4 hosts failed (kuro-win15.%s, kuro-win17.%s)" % (DOMAIN, DOMAIN) in flat, run.out
+
+
+def test_psrp_port_follows_the_protocol(module: Path, callbacks: Path, tmp_path: Path) -> None:
+    """As the psrp plugin: only ansible_psrp_protocol set, the port follows it (http 5985,
+    https 5986); neither set, https on 5986."""
+    inventory = textwrap.dedent("""\
+        [windows]
+        http ansible_host={win01} ansible_psrp_protocol=http
+        https ansible_host=kuro-win06.{domain} ansible_psrp_protocol=https ansible_psrp_ca_cert={ca}
+        neither ansible_host={win01}
+        [windows:vars]
+        ansible_connection=psrp
+        """).format(win01=WIN01, domain=DOMAIN, ca=CA_CERT)
+    run = playbook(tmp_path, callbacks, inventory)
+    assert run.rc == 2, run.out
+    for host, endpoint, verdict in [("http", "http://%s:5985/wsman" % WIN01, "pass"),
+                                    ("https", "https://kuro-win06.%s:5986/wsman" % DOMAIN, "pass"),
+                                    ("neither", "https://%s:5986/wsman" % WIN01, "fail")]:
+        report = run.result(host)["report"]
+        assert finding(report, "ansible-connection")["evidence"]["endpoint"] == endpoint, host
+        assert report["verdict"] == verdict, (host, run.result(host)["report_lines"])
+    assert [c["code"] for c in failures(run.result("neither")["report"])][:1] == ["winrm-port-closed"]
 
 
 # -------------------------------------------------------------- psrp defaults per ansible-core

@@ -310,6 +310,18 @@ impl Target {
         }
     }
 
+    /// The proxy variable of the environment (variable, value) that the connection's HTTP
+    /// client would send this target's WinRM through. pypsrp takes none when the host sets
+    /// `ansible_psrp_ignore_proxy` (it connects directly) or `ansible_psrp_proxy` (that proxy
+    /// replaces the environment's; the action plugin warns that krbprobe does not use it).
+    pub fn env_proxy(&self, env: &ProxyEnv) -> Option<(String, String)> {
+        let psrp = &self.spec.psrp;
+        if self.psrp.is_some() && (psrp.ignore_proxy == Some(true) || psrp.proxy.is_some()) {
+            return None;
+        }
+        env.proxy_for(self.scheme.as_str(), &self.host)
+    }
+
     /// The WinRM endpoint pywinrm would use.
     pub fn endpoint(&self) -> String {
         let host = if self.host.contains(':') {
@@ -1154,6 +1166,65 @@ mod tests {
         assert_eq!(env.proxy_for("http", h).unwrap().1, "http://low");
         let env = p(&[("ALL_PROXY", "socks5://s")]);
         assert_eq!(env.proxy_for("https", h).unwrap().0, "ALL_PROXY");
+    }
+
+    #[test]
+    fn psrp_hosts_take_the_environment_proxy_as_pypsrp_does() {
+        let env = ProxyEnv {
+            http: Some(("HTTP_PROXY".into(), "http://proxy:3128".into())),
+            ..ProxyEnv::default()
+        };
+        let d = Defaults {
+            port: 5985,
+            ..Defaults::default()
+        };
+        let via = Some(("HTTP_PROXY".to_owned(), "http://proxy:3128".to_owned()));
+        let psrp = |p: PsrpSpec| TargetSpec {
+            connection: Some("psrp".into()),
+            psrp: p,
+            ..TargetSpec::bare("h.example.com")
+        };
+        // (spec, the proxy the connection's requests session would use)
+        let cases = [
+            (TargetSpec::bare("h.example.com"), via.clone()),
+            (psrp(PsrpSpec::default()), via.clone()),
+            (
+                psrp(PsrpSpec {
+                    ignore_proxy: Some(false),
+                    ..PsrpSpec::default()
+                }),
+                via.clone(),
+            ),
+            (
+                psrp(PsrpSpec {
+                    ignore_proxy: Some(true),
+                    ..PsrpSpec::default()
+                }),
+                None,
+            ),
+            (
+                psrp(PsrpSpec {
+                    proxy: Some("http://other:8080".into()),
+                    ..PsrpSpec::default()
+                }),
+                None,
+            ),
+            // The winrm connection has no such variable: a psrp one on a winrm host is inert.
+            (
+                TargetSpec {
+                    psrp: PsrpSpec {
+                        ignore_proxy: Some(true),
+                        ..PsrpSpec::default()
+                    },
+                    ..TargetSpec::bare("h.example.com")
+                },
+                via.clone(),
+            ),
+        ];
+        for (spec, want) in cases {
+            let t = resolve_target(spec.clone(), &d).unwrap();
+            assert_eq!(t.env_proxy(&env), want, "{spec:?}");
+        }
     }
 
     fn names(specs: &[TargetSpec]) -> Vec<&str> {

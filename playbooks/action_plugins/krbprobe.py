@@ -42,6 +42,11 @@ NOT_MIRRORED = {
         lambda v: str(v).strip("/") != "wsman",
         "krbprobe probes /wsman, not ansible_psrp_path={value}",
     ),
+    # pypsrp sends WinRM through it (the environment's proxy variables then do not count).
+    "ansible_psrp_proxy": (
+        bool,
+        "krbprobe connects to the host directly, not through ansible_psrp_proxy={value}",
+    ),
     "ansible_winrm_message_encryption": (
         lambda v: str(v).lower() == "never",
         ("ansible_winrm_message_encryption=never: krbprobe encrypts the messages as pywinrm's "

@@ -180,9 +180,7 @@ pub async fn run(settings: &Settings) -> Finding {
             .targets
             .iter()
             .filter_map(|t| {
-                settings
-                    .proxy
-                    .proxy_for(t.scheme.as_str(), &t.host)
+                t.env_proxy(&settings.proxy)
                     .map(|(var, val)| (t.name.clone(), var, val))
             })
             .collect(),

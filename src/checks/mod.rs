@@ -236,7 +236,7 @@ where
                 t.port,
                 t.scheme,
                 settings.insecure,
-                &settings.proxy,
+                t.env_proxy(&settings.proxy),
                 timeout,
             )
             .await

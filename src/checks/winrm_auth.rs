@@ -140,9 +140,29 @@ pub async fn run<W: WinRm>(
         &mut steps,
     )
     .await;
-    decide(&t.host, t.port, t.scheme, &steps, &end)
-        .target(t.name.clone())
-        .took(started.elapsed())
+    without_bindings(
+        decide(&t.host, t.port, t.scheme, &steps, &end),
+        t.scheme,
+        opts,
+    )
+    .target(t.name.clone())
+    .took(started.elapsed())
+}
+
+/// A 401 over https to a token sent without channel bindings (psrp's
+/// `negotiate_send_cbt: false`) is what a host with `CbtHardeningLevel=Strict` answers, whatever
+/// the user's rights: the hint names that first.
+fn without_bindings(f: Finding, scheme: Scheme, opts: AuthOptions) -> Finding {
+    if f.code != codes::WINRM_AUTH_REJECTED.code || scheme != Scheme::Https || opts.channel_binding
+    {
+        return f;
+    }
+    let rights = f.hint.clone().unwrap_or_default();
+    f.evidence("channel_binding", false).hint(format!(
+        "The token went without TLS channel bindings (ansible_psrp_negotiate_send_cbt: false), which \
+         a host with CbtHardeningLevel=Strict refuses with 401: remove ansible_psrp_negotiate_send_cbt \
+         (its default is true). If the host does not enforce channel binding: {rights}"
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -613,6 +633,46 @@ mod tests {
 
     fn krb_error(code: i32) -> kdcproto::KrbError {
         kdcproto::fake_krb_error(code, "R")
+    }
+
+    #[test]
+    fn a_401_without_channel_bindings_over_https_names_them() {
+        let rejected = || {
+            decide(
+                "h",
+                5986,
+                Scheme::Https,
+                &[],
+                &End::Rejected(None, vec!["Negotiate".into()]),
+            )
+        };
+        let opts = |channel_binding| AuthOptions {
+            spnego: true,
+            channel_binding,
+            delegate: false,
+        };
+        let rights = rejected().hint.unwrap();
+        let f = without_bindings(rejected(), Scheme::Https, opts(false));
+        assert_eq!(f.code, "winrm-auth-rejected");
+        let hint = f.hint.clone().unwrap();
+        assert!(
+            hint.starts_with("The token went without TLS channel bindings"),
+            "{hint}"
+        );
+        assert!(hint.ends_with(&rights), "{hint}");
+        assert_eq!(f.evidence["channel_binding"], false);
+        // With bindings, or over http (no channel to bind), the registry's hint stays.
+        for (scheme, cbt) in [(Scheme::Https, true), (Scheme::Http, false)] {
+            let f = without_bindings(rejected(), scheme, opts(cbt));
+            assert_eq!(f.hint.as_deref(), Some(rights.as_str()));
+            assert!(!f.evidence.contains_key("channel_binding"));
+        }
+        // Other codes keep theirs.
+        let done = decide("h", 5986, Scheme::Https, &[], &End::Done);
+        assert_eq!(
+            without_bindings(done, Scheme::Https, opts(false)).hint,
+            None
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::checks::edges::WinRm;
 use crate::codes::{self, Code};
 use crate::model::Scheme;
 use crate::report::{Finding, Status};
-use crate::settings::ProxyEnv;
 use crate::tls::{TlsProbe, TlsVerdict};
 pub use crate::winrm::probe::{HttpFailure, HttpObs};
 use crate::winrm::probe::{Listener, base_url};
@@ -44,7 +43,7 @@ pub async fn run(
     port: u16,
     scheme: Scheme,
     insecure: bool,
-    proxy: &ProxyEnv,
+    proxy: Option<(String, String)>,
     timeout: Duration,
 ) -> Finding {
     let started = Instant::now();
@@ -63,7 +62,7 @@ pub async fn run(
         url: format!("{}/wsman", base_url(target, port, scheme)),
         tls,
         http,
-        proxy: proxy.proxy_for(scheme.as_str(), target),
+        proxy,
         insecure,
     };
     decide(&obs, port, scheme)
