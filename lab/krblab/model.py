@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import itertools
 import os
 import tomllib
 from typing import Any
@@ -169,6 +170,14 @@ class Scenario:
     def scheme(self) -> str:
         # Ansible's winrm connection: https unless the port is 5985.
         return "http" if self.port == 5985 else "https"
+
+    @property
+    def connection(self) -> str:
+        """The Ansible connection the scenario's krbprobe args name (`--connection`), winrm by default."""
+        for opt, value in itertools.pairwise(self.args):
+            if opt == "--connection":
+                return value
+        return "winrm"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -97,7 +97,7 @@ def principals(m: Model) -> str:
 
 
 def scenarios(m: Model) -> str:
-    rows = ["| scenario | target | krbprobe says | the real client (kinit + pywinrm) says |",
+    rows = ["| scenario | target | krbprobe says | the real client (kinit + pywinrm; pypsrp for psrp) says |",
             "| --- | --- | --- | --- |"]
     for s in m.scenarios:
         says = "`%s`" % s.expect if s.expect else "pass" + (

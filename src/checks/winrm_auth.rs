@@ -140,13 +140,14 @@ pub async fn run<W: WinRm>(
         &mut steps,
     )
     .await;
-    without_bindings(
+    let f = without_bindings(
         decide(&t.host, t.port, t.scheme, &steps, &end),
         t.scheme,
         opts,
-    )
-    .target(t.name.clone())
-    .took(started.elapsed())
+    );
+    for_connection(f, t.psrp.is_some())
+        .target(t.name.clone())
+        .took(started.elapsed())
 }
 
 /// A 401 over https to a token sent without channel bindings (psrp's
@@ -163,6 +164,21 @@ fn without_bindings(f: Finding, scheme: Scheme, opts: AuthOptions) -> Finding {
          a host with CbtHardeningLevel=Strict refuses with 401: remove ansible_psrp_negotiate_send_cbt \
          (its default is true). If the host does not enforce channel binding: {rights}"
     ))
+}
+
+/// The hint of winrm-auth-encryption for the psrp connection: its setting is
+/// ansible_psrp_message_encryption, not the winrm connection's variable the registry names.
+const PSRP_ENCRYPTION_HINT: &str = "Over http WinRM must encrypt: set ansible_psrp_message_encryption \
+    to auto (never AllowUnencrypted on the host). If a proxy is in the way it may rewrite the body; \
+    connect directly, or use https (port 5986).";
+
+/// Words a hint in the variables of the target's connection (`psrp`: ansible.builtin.psrp).
+fn for_connection(f: Finding, psrp: bool) -> Finding {
+    if psrp && f.code == codes::WINRM_AUTH_ENCRYPTION.code {
+        f.hint(PSRP_ENCRYPTION_HINT)
+    } else {
+        f
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -621,6 +637,24 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
 mod tests {
     use super::*;
     use crate::report::Status;
+
+    #[test]
+    fn encryption_hint_names_the_connections_variable() {
+        let end = End::Error("encryption", "plain SOAP refused".into());
+        for (psrp, variable) in [
+            (false, "ansible_winrm_message_encryption"),
+            (true, "ansible_psrp_message_encryption"),
+        ] {
+            let f = for_connection(decide("h", 5985, Scheme::Http, &[], &end), psrp);
+            assert_eq!(f.code, "winrm-auth-encryption");
+            let hint = f.hint.unwrap_or_default();
+            assert!(hint.contains(variable), "psrp {psrp}: {hint}");
+        }
+        // Other codes keep the registry's hint on either connection.
+        let other = decide("h", 5985, Scheme::Http, &[], &End::NtlmSelected);
+        let hint = other.hint.clone();
+        assert_eq!(for_connection(other, true).hint, hint);
+    }
 
     fn step(name: &'static str, status: u16, answer: Option<soap::Answer>) -> Step {
         Step {
