@@ -153,6 +153,11 @@ class Scenario:
     note: str = ""
     args: list[str] = dataclasses.field(default_factory=list)   # extra krbprobe arguments
     conn: Connection = dataclasses.field(default_factory=Connection)
+    samba: bool = False              # against the Samba AD DC's realm (else the MIT KDC's)
+
+    @property
+    def kdc(self) -> str:
+        return "Samba AD" if self.samba else "MIT"
 
     @property
     def scheme(self) -> str:
@@ -198,6 +203,7 @@ def load_scenarios(path: str) -> list[Scenario]:
             target=d["target"], user=d["user"], password=d["password"], conf=conf, port=d["port"],
             ca=d["ca"], env=d["env"], kinit_mode="manual" if d["ccache"] else "managed",
             ccache=CCACHES[d["ccache"]] if d["ccache"] else None, note=d["note"],
+            samba=bool(d.get("samba", False)),
             args=list(d["args"]), conn=connection_of(list(d["args"]), d["id"])))
     return out
 
@@ -559,10 +565,15 @@ def md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def counts(results: list[Result], connection: str) -> tuple[int, int]:
-    """(agreeing, all) scenarios of CONNECTION."""
-    mine = [r for r in results if r.s.conn.name == connection]
+def counts(results: list[Result], connection: str, kdc: str = "") -> tuple[int, int]:
+    """(agreeing, all) scenarios of CONNECTION (and of KDC, "MIT" or "Samba AD", if given)."""
+    mine = [r for r in results if r.s.conn.name == connection and kdc in ("", r.s.kdc)]
     return sum(r.agrees for r in mine), len(mine)
+
+
+def by_kdc(results: list[Result], connection: str) -> str:
+    """ "MIT a of b, Samba AD c of d" for CONNECTION's scenarios."""
+    return ", ".join("%s %d of %d" % (kdc, *counts(results, connection, kdc)) for kdc in ("MIT", "Samba AD"))
 
 
 def ansible_cell(r: Result) -> str:
@@ -594,6 +605,8 @@ def table(results: list[Result], client: str) -> list[str]:
     for r in results:
         s = r.s
         scen = "`%s`: %s" % (s.id, s.title)
+        if s.samba:
+            scen += " [Samba AD DC]"
         if s.args:
             scen += " (`%s`)" % " ".join(s.args)
         if s.note:
@@ -666,20 +679,27 @@ def render_doc(results: list[Result]) -> str:
         "  scenario's arguments: `krbprobe --format json --timeout 2s -u <user> [args] <target>`; the",
         "  column shows its first failing check and code, and the hint it prints.",
         "",
+        "Rows marked [Samba AD DC] run against the lab's Samba 4.17 AD DC (realm",
+        "SAMBA.KUROKOBO.INTERNAL: Active Directory's own account checks, NTSTATUS, enctypes and",
+        "delegation flags); the others against its MIT KDC, which imitates AD with kadmin flags.",
+        "",
         "A scenario agrees when krbprobe fails exactly when the real client fails and, if both fail,",
         "krbprobe's first failing code is the one that names the cause (the `expected` code).",
         "",
-        "**Agreement: %d of %d scenarios (winrm: %d of %d, psrp: %d of %d).**"
-        % (passed, len(results), winrm_ok, winrm_n, psrp_ok, psrp_n),
+        "**Agreement: %d of %d scenarios (winrm: %d of %d, psrp: %d of %d; against the MIT KDC %d of"
+        " %d, against the Samba AD DC %d of %d).**"
+        % (passed, len(results), winrm_ok, winrm_n, psrp_ok, psrp_n,
+           sum(r.agrees for r in results if not r.s.samba), sum(not r.s.samba for r in results),
+           sum(r.agrees for r in results if r.s.samba), sum(r.s.samba for r in results)),
         "",
         "## The winrm connection (kinit + pywinrm)",
         "",
-        "**%d of %d agree.**" % (winrm_ok, winrm_n),
+        "**%d of %d agree** (%s)." % (winrm_ok, winrm_n, by_kdc(results, "winrm")),
         "",
     ]
     out += table([r for r in results if r.s.conn.name == "winrm"], "kinit / pywinrm")
     out += ["", "## The psrp connection (pypsrp + pyspnego)", "",
-            "**%d of %d agree.**" % (psrp_ok, psrp_n), ""]
+            "**%d of %d agree** (%s)." % (psrp_ok, psrp_n, by_kdc(results, "psrp")), ""]
     out += table([r for r in results if r.s.conn.name == "psrp"], "pypsrp")
     out.append("")
     return "\n".join(out)
@@ -766,7 +786,7 @@ def main() -> int:
     print("matrix: %d scenarios in %.0f s" % (len(results), elapsed))
     for name in ("winrm", "psrp"):
         ok, n = counts(results, name)
-        print("%s: %d of %d agree" % (name, ok, n))
+        print("%s: %d of %d agree (%s)" % (name, ok, n, by_kdc(results, name)))
     passed = sum(r.agrees and r.real_as_expected for r in results)
     failed = len(results) - passed
     stale = [r.s.id for r in results if r.agrees and not r.real_as_expected]
