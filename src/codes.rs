@@ -114,6 +114,12 @@ codes! {
     KRB5_CONF_DOMAIN_REALM_OTHER = ("krb5-conf", "krb5-conf-domain-realm-other", Warn,
         "[domain_realm] maps a target to a different realm than the user's. The service ticket then needs a cross-realm trust.",
         Some("If the host is in the user's domain, fix the [domain_realm] entry; otherwise make sure the forest/domain trust exists and that both realms are in [realms]."));
+    KRB5_CONF_ENCTYPES_NONE = ("krb5-conf", "krb5-conf-enctypes-none", Fail,
+        "An enctype list in [libdefaults] (permitted_enctypes, default_tkt_enctypes or default_tgs_enctypes) allows none of the three types Active Directory issues (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, rc4-hmac): no TGT or service ticket can be issued (\"KDC has no support for encryption type\").",
+        Some("Put aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 into the list (or remove it: MIT's default includes both). AD has no aes*-sha2 or camellia keys."));
+    KRB5_CONF_ENCTYPES_RC4_ONLY = ("krb5-conf", "krb5-conf-enctypes-rc4-only", Warn,
+        "An enctype list in [libdefaults] leaves rc4-hmac as the only type Active Directory issues. It works while the DCs issue RC4; domain controllers updated for CVE-2026-20833 (April 2026 on) issue AES only by default, and then every job fails with \"KDC has no support for encryption type\".",
+        Some("Add aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 to the list (and make sure the user's and the hosts' accounts have AES keys: msDS-SupportedEncryptionTypes 0x18, then a password reset)."));
     KRB5_CONF_KEYRING_CCACHE = ("krb5-conf", "krb5-conf-keyring-ccache", Warn,
         "default_ccache_name uses KEYRING: (copied from a host's krb5.conf). Kernel keyrings are not usable in most containers; kinit there fails with \"Credentials cache keyring ... not found\".",
         Some("Remove default_ccache_name from the krb5.conf you mount into the EE, or set it to FILE:/tmp/krb5cc_%{uid}. Ansible's own kinit uses a private FILE cache, but manual kinit/klist in the pod uses this setting."));
@@ -408,7 +414,7 @@ codes! {
         Some("In AD, trust the computer for delegation (Active Directory Users and Computers, the computer's Delegation tab: Trust this computer for delegation; or Set-ADComputer <host> -TrustedForDelegation $true), or drop enforce_ok_as_delegate from krb5.conf. Then klist purge in the pod."));
     SPN_ETYPE = ("spn-ticket", "spn-etype", Fail,
         "The KDC cannot issue a ticket for the service in an encryption type the client accepts.",
-        Some("Check msDS-SupportedEncryptionTypes on the computer account (enable AES) and permitted_enctypes in krb5.conf."));
+        Some("Check msDS-SupportedEncryptionTypes on the computer account (enable AES: Set-ADComputer HOST -KerberosEncryptionType AES128,AES256, then Reset-ComputerMachinePassword) and permitted_enctypes in krb5.conf. An RC4-only host cannot be reached from a pod that permits AES only, as CentOS Stream 9 / RHEL 9 execution environments do by their system crypto policy (/etc/krb5.conf.d/crypto-policies; update-crypto-policies --set DEFAULT:AD-SUPPORT-LEGACY in the image re-enables RC4 until the host has AES keys)."));
     SPN_KDC_UNREACHABLE = ("spn-ticket", "spn-kdc-unreachable", Fail,
         "MIT could not contact a KDC for the service's realm.",
         Some("Check [domain_realm] maps the host to the right realm and that realm's KDCs are reachable."));

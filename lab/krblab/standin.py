@@ -559,7 +559,13 @@ class GssSession:
             if not payload.startswith(ENC_OCTET_STREAM):
                 raise ValueError("encrypted part lacks 'Content-Type: application/octet-stream'")
             plain = self.unseal(payload[len(ENC_OCTET_STREAM):])
-            if len(plain) != int(m.group(1)):
+            want = int(m.group(1))
+            # An RC4 session key (RFC 4757) pads the plaintext with 1..8 bytes of value n, which
+            # the unwrap leaves on the data; Windows reads Length and ignores them.
+            extra = len(plain) - want
+            if 0 < extra <= 8 and plain[want:] == bytes([extra]) * extra:
+                plain = plain[:want]
+            if len(plain) != want:
                 raise ValueError("decrypted length %d != OriginalContent Length %s"
                                  % (len(plain), m.group(1).decode()))
             out += plain

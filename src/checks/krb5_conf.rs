@@ -274,6 +274,29 @@ pub fn decide(
         );
     }
 
+    // The enctype lists against what AD issues: none of its types never works, RC4 alone
+    // stops working on the first AES-only DC.
+    let enctypes = super::enctypes::analyse(&conf.profile);
+    for e in &enctypes {
+        match e.verdict {
+            super::enctypes::Verdict::Nothing => issues.push(
+                codes::KRB5_CONF_ENCTYPES_NONE,
+                format!(
+                    "{}: none of aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, rc4-hmac",
+                    e.shown()
+                ),
+            ),
+            super::enctypes::Verdict::Rc4Only => issues.push(
+                codes::KRB5_CONF_ENCTYPES_RC4_ONLY,
+                format!(
+                    "{}: rc4-hmac is the only type Active Directory issues that it allows",
+                    e.shown()
+                ),
+            ),
+            _ => {}
+        }
+    }
+
     // The realm whose KDCs the run needs: the user's if it names one, else default_realm.
     let realm_in_use = realm_of(user)
         .map(str::to_owned)
@@ -412,6 +435,28 @@ pub fn decide(
         );
     if let Some(cc) = conf.profile.first(&["libdefaults", "default_ccache_name"]) {
         finding = finding.evidence("default_ccache_name", cc.to_owned());
+    }
+    if !enctypes.is_empty() {
+        // Where each list came from: an AES-only list from the system crypto policy is why an
+        // RC4-only account or host fails from this pod (spn-etype, kinit-etype say so).
+        let lists: Vec<Value> = enctypes
+            .iter()
+            .map(|e| {
+                json!({
+                    "relation": e.relation,
+                    "value": e.value,
+                    "source": e.source.as_ref().map(|s| format!("{}:{}", s.path.display(), s.line)),
+                    "for_ad": match e.verdict {
+                        super::enctypes::Verdict::Nothing => "none",
+                        super::enctypes::Verdict::Rc4Only => "rc4 only",
+                        super::enctypes::Verdict::AesOnly => "aes only",
+                        super::enctypes::Verdict::Both => "aes and rc4",
+                    },
+                    "crypto_policy": e.from_crypto_policy(),
+                })
+            })
+            .collect();
+        finding = finding.evidence("enctypes", Value::Array(lists));
     }
     if !conf.profile.warnings().is_empty() {
         finding = finding.evidence(
@@ -642,6 +687,36 @@ mod tests {
             hint.contains("[realms] spells the realm example.com"),
             "{hint}"
         );
+    }
+
+    #[test]
+    fn enctype_lists_that_ad_cannot_serve() {
+        for (line, code, status) in [
+            (
+                "permitted_enctypes = aes256-cts-hmac-sha384-192 camellia256-cts-cmac",
+                "krb5-conf-enctypes-none",
+                Status::Fail,
+            ),
+            (
+                "default_tgs_enctypes = arcfour-hmac",
+                "krb5-conf-enctypes-rc4-only",
+                Status::Warn,
+            ),
+            (
+                "permitted_enctypes = DEFAULT -rc4",
+                "krb5-conf-ok",
+                Status::Pass,
+            ),
+        ] {
+            let (f, _) = decide(
+                Path::new("/etc/krb5.conf"),
+                parsed(&healthy(line)),
+                None,
+                &[],
+            );
+            assert_eq!((f.code, f.status), (code, status), "{line}");
+            assert!(f.evidence["enctypes"][0]["value"].is_string(), "{line}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod dns_kdc;
 pub mod dns_target;
 pub mod edges;
 pub mod ee_runtime;
+pub mod enctypes;
 pub mod kdc_reach;
 pub mod kinit;
 pub mod krb5_conf;

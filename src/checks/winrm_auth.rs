@@ -626,7 +626,20 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
             )
         }
     };
+    let rc4 = summary.contains(crate::winrm::session::RC4_PADDING_NOTE);
     let mut f = Finding::new(ID, code, summary).evidence("steps", steps_evidence(steps));
+    if rc4 {
+        // pykerberos (pywinrm) and MIT keep RC4's padding byte on the unwrapped message and
+        // then refuse it ("Encrypted length from server does not match"): the fix is the
+        // enctype, not the encryption setting the default hint talks about.
+        f = f.evidence("session_enctype", "rc4-hmac").hint(
+            "The Kerberos session key is RC4 (rc4-hmac), and WinRM's RC4-sealed messages do not \
+             decrypt in pywinrm/pykerberos over http (pykerberos issue 36): make AES the session key \
+             (aes256-cts-hmac-sha1-96 first in krb5.conf's permitted_enctypes, default_tkt_enctypes \
+             and default_tgs_enctypes; AES keys on the user's and the host's accounts, \
+             msDS-SupportedEncryptionTypes 0x18), or use https (port 5986), where the body is not wrapped.",
+        );
+    }
     for (k, v) in extra {
         f = f.evidence(k, v);
     }

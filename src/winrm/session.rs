@@ -433,9 +433,14 @@ impl Session {
                 .map_err(|e| SessionError::Encryption(e.message()))?;
             if plain.len() != parts.plaintext_len {
                 return Err(SessionError::Encryption(format!(
-                    "decrypted {} bytes, the server announced {}",
+                    "decrypted {} bytes, the server announced {}{}",
                     plain.len(),
-                    parts.plaintext_len
+                    parts.plaintext_len,
+                    if rc4_padded(&plain, parts.plaintext_len) {
+                        RC4_PADDING_NOTE
+                    } else {
+                        ""
+                    }
                 )));
             }
             reply.body = Bytes::from(plain);
@@ -443,6 +448,16 @@ impl Session {
         }
         Ok(reply)
     }
+}
+
+/// Said of an answer whose extra bytes are RFC 4757 padding: the session key is RC4.
+pub const RC4_PADDING_NOTE: &str = " (the extra bytes are RC4 padding: an rc4-hmac session key, which pywinrm cannot decrypt either)";
+
+/// The plaintext ends in 1..=8 bytes each holding the pad count past what the server
+/// announced: the padding an rc4-hmac (RFC 4757) wrap keeps on the data, where AES has none.
+pub fn rc4_padded(plain: &[u8], announced: usize) -> bool {
+    let extra = plain.len().saturating_sub(announced);
+    (1..=8).contains(&extra) && plain[announced..].iter().all(|&b| usize::from(b) == extra)
 }
 
 /// gss_wrap_iov with confidentiality: returns (header, ciphertext) as WinRM frames them.
