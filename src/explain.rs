@@ -627,13 +627,14 @@ fn finding(
         .iter()
         .map(|(src, no, text)| json!({"source": src, "line": no, "text": text}))
         .collect();
+    let from = if settled.is_some() {
+        "the KRB5_TRACE"
+    } else {
+        "the job output"
+    };
     let mut f = if let [only] = candidates.as_slice() {
         let c = code(only);
-        Finding::new(
-            c.check,
-            *c,
-            format!("inferred from the job output: {}", c.cause),
-        )
+        Finding::new(c.check, *c, format!("inferred from {from}: {}", c.cause))
     } else {
         let list: Vec<Value> = candidates
             .iter()

@@ -163,7 +163,34 @@ fn finding(
         writeln!(w, " {h}")?;
     }
     for (k, v) in &c.evidence {
-        writeln!(w, "      {k}: {}", evidence_value(v))?;
+        match (k.as_str(), v) {
+            // explain's findings: one line per candidate cause and per quoted input line.
+            ("candidates", Value::Array(items)) => {
+                writeln!(w, "      candidates:")?;
+                for i in items {
+                    writeln!(
+                        w,
+                        "        - {} ({}): {}",
+                        i["code"].as_str().unwrap_or("?"),
+                        i["check"].as_str().unwrap_or("?"),
+                        i["cause"].as_str().unwrap_or("")
+                    )?;
+                }
+            }
+            ("lines", Value::Array(items)) => {
+                writeln!(w, "      from:")?;
+                for i in items {
+                    writeln!(
+                        w,
+                        "        {}:{}: {}",
+                        i["source"].as_str().unwrap_or("?"),
+                        i["line"],
+                        i["text"].as_str().unwrap_or("")
+                    )?;
+                }
+            }
+            _ => writeln!(w, "      {k}: {}", evidence_value(v))?,
+        }
     }
     Ok(())
 }

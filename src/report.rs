@@ -251,7 +251,8 @@ pub struct ToolInfo {
     pub mit_krb5: &'static str,
     /// The krb5.conf the run used, and where that choice came from.
     pub krb5_conf: String,
-    /// Where `krb5_conf` came from: `flag`, `env` (KRB5_CONFIG) or `default`.
+    /// Where `krb5_conf` came from: `flag`, `env` (KRB5_CONFIG) or `default`; `explain` when
+    /// the report is `krbprobe explain`'s, which reads none.
     pub krb5_conf_origin: &'static str,
     /// The client principal as given (never a secret).
     pub user: Option<String>,
