@@ -9,6 +9,8 @@
 #   k8s-negative-*      the validators reject broken copies (a misspelled field, a wrong type, a
 #                       duplicate key, krb5.conf mounted elsewhere), so the checks above can fail
 #   awx-pod             the pod spec is one AWX accepts and mounts the ConfigMap's krb5.conf as needed
+#   setup-output        what `krbprobe setup` writes in the lab (MIT and Samba realms, another namespace
+#                       and ConfigMap name, KRB5_TRACE on) passes the same schema and AWX checks
 #   krb5-conf-scratch   krbprobe, as uid 1000 in an otherwise empty root (what FROM scratch and the
 #                       pod give it), parses the ConfigMap's krb5.conf: krb5-conf-ok
 #   containerfile       static checks of container/Containerfile (stages, COPY sources, USER 1000)
@@ -314,6 +316,25 @@ check k8s-negative-dupkey k8s_negative_dupkey
 check awx-pod awx_pod
 check awx-pod-negative awx_pod_negative
 check krb5-conf-scratch krb5_conf_scratch
+setup_output() {
+    # krbprobe setup discovers the realm from the lab's DNS: it runs inside the lab.
+    local realm dir n=0
+    for realm in KUROKOBO.INTERNAL SAMBA.KUROKOBO.INTERNAL; do
+        dir=$tmp/setup-$realm
+        lab/run -q -- "$bin" setup --realm "$realm" --namespace awx-jobs --configmap "krb5-${realm%%.*}" \
+            --pod-trace --output-dir "$dir" --no-check --color never
+        local files=("$dir/krb5-configmap.yaml" "$dir/container-group-pod.yaml") vargs=()
+        for v in "${K8S_VERSIONS[@]}"; do vargs+=(--k8s-version "$v"); done
+        "$vpy" container/validate_k8s.py "${vargs[@]}" "${files[@]}"
+        "$vpy" container/check_awx_pod.py "$dir/container-group-pod.yaml" "$dir/krb5-configmap.yaml"
+        grep -q '^          value: /dev/stderr$' "$dir/container-group-pod.yaml" \
+            || { echo "setup --pod-trace: no KRB5_TRACE in the pod spec"; return 1; }
+        n=$((n + 1))
+    done
+    echo "$n realms: ConfigMap and pod spec valid for Kubernetes ${K8S_VERSIONS[*]} and for AWX"
+}
+
+check setup-output setup_output
 check containerfile containerfile
 check build-ee-missing-binary build_ee_missing_binary
 

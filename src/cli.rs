@@ -22,7 +22,8 @@ pub const LONG_VERSION: &str = concat!(
 /// prints a pass/fail report with remediation hints. The password is never taken as an argument:
 /// use KRBPROBE_PASSWORD, --password-file, --password-stdin, or the prompt. Run as
 /// `krbprobe ARGS.json`, it is an Ansible binary module (see playbooks/). Without a shell in the
-/// job pod, `krbprobe explain JOB-OUTPUT` reads what the failed job printed (see its --help).
+/// job pod, `krbprobe explain JOB-OUTPUT` reads what the failed job printed; `krbprobe setup
+/// --realm REALM` writes the krb5.conf, ConfigMap and pod spec (see their --help).
 #[derive(Debug, Parser)]
 #[command(name = "krbprobe", version, long_version = LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
@@ -267,6 +268,89 @@ pub struct ExplainCli {
     /// Colour in text output (NO_COLOR is honoured with auto)
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+}
+
+/// Write the krb5.conf, ConfigMap and Container Group pod spec for a realm, and prove them.
+///
+/// Discovers the realm's domain controllers from DNS (_kerberos._udp/_tcp SRV records, as
+/// `realm discover` does; _kpasswd and _ldap._tcp.dc._msdcs for the report), checks that each
+/// answers Kerberos for the realm, and writes a krb5.conf made for AWX job pods (upper-case
+/// realm, [domain_realm] for the targets' domains, rdns = false, a FILE cache), the ConfigMap
+/// holding it and the pod spec that mounts it by subPath. With TARGETs and --user it then runs
+/// the whole diagnosis against the new krb5.conf (password as for a normal run).
+#[derive(Debug, Parser)]
+#[command(name = "krbprobe setup", version, about, max_term_width = 100)]
+pub struct SetupCli {
+    /// Windows hosts the jobs reach (FQDNs): their domains go into [domain_realm], and the
+    /// diagnosis runs against them
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// The AD realm (the domain's DNS name); upper-cased in the files
+    #[arg(long, value_name = "REALM", required_unless_present = "user")]
+    pub realm: Option<String>,
+
+    /// The AWX credential's user, e.g. awx@CORP.EXAMPLE.COM (its realm is used without --realm)
+    #[arg(short = 'u', long, value_name = "PRINCIPAL", env = "KRBPROBE_USER")]
+    pub user: Option<String>,
+
+    /// Namespace of AWX's job pods (the Container Group's)
+    #[arg(long, value_name = "NAME", default_value = "awx")]
+    pub namespace: String,
+
+    /// Name of the ConfigMap holding krb5.conf
+    #[arg(long, value_name = "NAME", default_value = "krb5-conf")]
+    pub configmap: String,
+
+    /// Set KRB5_TRACE=/dev/stderr in the pod spec (MIT's trace in the job output)
+    #[arg(long)]
+    pub pod_trace: bool,
+
+    /// Write krb5.conf, krb5-configmap.yaml and container-group-pod.yaml into DIR
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// What goes to stdout: the ConfigMap (kubectl apply -f -), the krb5.conf, the pod spec,
+    /// or nothing [default: configmap; none with --output-dir]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub print: Option<PrintArg>,
+
+    /// Do not run the diagnosis against the new krb5.conf
+    #[arg(long)]
+    pub no_check: bool,
+
+    /// Read the password from the first line of FILE (for the diagnosis)
+    #[arg(long, value_name = "FILE", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+
+    /// Read the password from the first line of stdin (for the diagnosis)
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Timeout of each network step (e.g. 3s, 500ms)
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Format of the diagnosis report
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
+
+    /// Colour in text output (NO_COLOR is honoured with auto)
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+/// What `krbprobe setup` prints on stdout (`--print`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrintArg {
+    /// The ConfigMap, ready for kubectl apply -f -.
+    Configmap,
+    /// The krb5.conf itself.
+    Krb5Conf,
+    /// The Container Group pod spec (paste into AWX).
+    PodSpec,
+    /// Nothing.
+    None,
 }
 
 // The flags' value types. Each mirrors a plain type of `crate::model` (the docs of the variants

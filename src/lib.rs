@@ -21,6 +21,7 @@ pub mod render;
 pub mod report;
 pub mod secret;
 pub mod settings;
+pub mod setup;
 pub mod tls;
 pub mod trace;
 pub mod winrm;
@@ -62,6 +63,9 @@ pub fn run_cli() -> ExitCode {
     }
     if argv.get(1).is_some_and(|a| a == "explain") {
         return run_explain(&argv[1..]);
+    }
+    if argv.get(1).is_some_and(|a| a == "setup") {
+        return run_setup(&argv[1..]);
     }
     let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
@@ -125,6 +129,231 @@ fn print_report(report: &Report, format: Format, color: ColorChoice) -> ExitCode
     if let Err(e) = written.and_then(|_| stdout.flush()) {
         // A closed pipe (| head) is not worth a panic; say it on stderr and keep the verdict.
         eprintln!("krbprobe: cannot write the report: {e}");
+    }
+    ExitCode::from(match report.verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
+    })
+}
+
+/// `krbprobe setup`: discovers the realm's KDCs, writes the files, runs the diagnosis on them.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "prints the generated YAML or krb5.conf, setup's document on stdout"
+)]
+fn run_setup(argv: &[std::ffi::OsString]) -> ExitCode {
+    let cli = match cli::SetupCli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_PASS
+            });
+        }
+    };
+    let realm = cli.realm.clone().or_else(|| {
+        cli.user
+            .as_deref()
+            .and_then(|u| u.rsplit_once('@'))
+            .map(|(_, r)| r.to_owned())
+    });
+    let Some(realm) = realm else {
+        eprintln!("krbprobe setup: no realm: give --realm, or --user with @REALM");
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let req = setup::Request {
+        realm,
+        user: cli.user.clone(),
+        targets: cli.targets.clone(),
+        namespace: cli.namespace.clone(),
+        configmap: cli.configmap.clone(),
+        trace: cli.pod_trace,
+        timeout: cli.timeout,
+    };
+    let found = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| setup::SetupError::Input(format!("cannot start the async runtime: {e}")))
+        .and_then(|rt| {
+            let dns = dns::Dns::from_system(cli.timeout).map_err(setup::SetupError::Input)?;
+            rt.block_on(setup::discover(
+                &req,
+                &dns,
+                &checks::edges::RealKdc,
+                std::time::SystemTime::now,
+            ))
+        });
+    let d = match found {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("krbprobe setup: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    eprintln!(
+        "krbprobe setup: {} from DNS: KDC{} {} ({}); kpasswd {}; {}",
+        d.realm,
+        if d.kdcs.len() == 1 { "" } else { "s" },
+        d.kdcs.join(", "),
+        d.findings.last().map_or("", |f| f.code),
+        if d.kpasswd.is_empty() {
+            "none in DNS".to_owned()
+        } else {
+            d.kpasswd
+                .iter()
+                .map(|k| format!("{}:{}", k.target, k.port))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        if d.ldap_dcs.is_empty() {
+            "no _ldap._tcp.dc._msdcs record (not an AD domain's DNS?)".to_owned()
+        } else {
+            format!(
+                "{} AD domain controller(s) in _ldap._tcp.dc._msdcs",
+                d.ldap_dcs.len()
+            )
+        }
+    );
+    let conf = setup::krb5_conf(&d);
+    let cm = setup::configmap(&req, &d.realm, &conf);
+    let pod = match setup::pod_spec(&req) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("krbprobe setup: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    // Where the diagnosis reads the krb5.conf: the output directory's, else a temporary file.
+    let (conf_path, temporary) = match &cli.output_dir {
+        Some(dir) => {
+            let write = |name: &str, text: &str| {
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(dir.join(name), text))
+                    .map_err(|e| format!("{}: {e}", dir.join(name).display()))
+            };
+            for (name, text) in [
+                ("krb5.conf", conf.as_str()),
+                ("krb5-configmap.yaml", cm.as_str()),
+                ("container-group-pod.yaml", pod.as_str()),
+            ] {
+                if let Err(e) = write(name, text) {
+                    eprintln!("krbprobe setup: cannot write {e}");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+            eprintln!(
+                "krbprobe setup: wrote krb5.conf, krb5-configmap.yaml, container-group-pod.yaml in {}",
+                dir.display()
+            );
+            (dir.join("krb5.conf"), false)
+        }
+        None => {
+            let path =
+                std::env::temp_dir().join(format!("krbprobe-setup-{}.conf", std::process::id()));
+            if let Err(e) = std::fs::write(&path, &conf) {
+                eprintln!("krbprobe setup: cannot write {}: {e}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+            (path, true)
+        }
+    };
+    let print = cli.print.unwrap_or(if cli.output_dir.is_some() {
+        cli::PrintArg::None
+    } else {
+        cli::PrintArg::Configmap
+    });
+    let doc = match print {
+        cli::PrintArg::Configmap => Some(&cm),
+        cli::PrintArg::Krb5Conf => Some(&conf),
+        cli::PrintArg::PodSpec => Some(&pod),
+        cli::PrintArg::None => None,
+    };
+    if let Some(doc) = doc {
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out.write_all(doc.as_bytes()).and_then(|()| out.flush()) {
+            eprintln!("krbprobe setup: cannot write to stdout: {e}");
+        }
+    }
+    let code = if cli.no_check || cli.targets.is_empty() || cli.user.is_none() {
+        if !cli.no_check {
+            eprintln!(
+                "krbprobe setup: give TARGETs and --user to see the diagnosis run against it"
+            );
+        }
+        ExitCode::from(EXIT_PASS)
+    } else {
+        setup_diagnosis(&cli, &conf_path, doc.is_some())
+    };
+    if temporary {
+        let _ = std::fs::remove_file(&conf_path);
+    }
+    code
+}
+
+/// The normal diagnosis against the generated krb5.conf; its report goes to stderr when
+/// stdout carries the generated document.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the report goes to stdout only when no generated document is printed there"
+)]
+fn setup_diagnosis(cli: &cli::SetupCli, conf: &std::path::Path, stdout_taken: bool) -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["krbprobe".into(), "--krb5-conf".into(), conf.into()];
+    if let Some(u) = &cli.user {
+        args.extend(["-u".into(), u.into()]);
+    }
+    if let Some(p) = &cli.password_file {
+        args.extend(["--password-file".into(), p.into()]);
+    }
+    if cli.password_stdin {
+        args.push("--password-stdin".into());
+    }
+    args.extend([
+        "--timeout".into(),
+        humantime::format_duration(cli.timeout).to_string().into(),
+    ]);
+    args.extend(cli.targets.iter().map(Into::into));
+    let diag = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("krbprobe setup: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let input = Input {
+        stdin_is_terminal: std::io::stdin().is_terminal(),
+        prompt: &secret::prompt,
+        read_stdin: &secret::from_stdin,
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = match Settings::build(diag, &env, &input) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("krbprobe setup: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let report = match execute(&settings, false) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("krbprobe setup: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let format: Format = cli.format.into();
+    let written = if stdout_taken {
+        let mut err = std::io::stderr().lock();
+        match format {
+            Format::Json => render::json(&report, &mut err),
+            Format::Text => render::text(&report, &mut err, false),
+        }
+    } else {
+        return print_report(&report, format, cli.color.into());
+    };
+    if let Err(e) = written {
+        eprintln!("krbprobe setup: cannot write the report: {e}");
     }
     ExitCode::from(match report.verdict {
         Verdict::Pass => EXIT_PASS,

@@ -882,3 +882,98 @@ fn a_marker_password_never_leaves_the_process() {
     );
     assert!(!String::from_utf8_lossy(&child_env).contains("KRBPROBE_PASSWORD"));
 }
+
+// ---- krbprobe setup: the files it writes, from the lab's DNS, proven by the diagnosis ----
+
+/// `krbprobe setup` for `user`'s realm and `target`, writing into a fresh directory; the
+/// lab's own krb5.conf is out of the way (KRB5_CONFIG names no file). Returns the exit status,
+/// the report (JSON on stdout: --print none) and stderr.
+fn setup(user: &str, target: &str) -> (Option<i32>, Value, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = krbprobe_cmd()
+        .args([
+            "setup", "-u", user, target, "--print", "none", "--format", "json",
+        ])
+        .arg("--output-dir")
+        .arg(dir.path())
+        .env("KRBPROBE_PASSWORD", password())
+        .env("KRB5_CONFIG", "/nonexistent/krb5.conf")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}\n{stderr}"));
+    (out.status.code(), report, stderr, dir)
+}
+
+#[test]
+fn setup_writes_a_krb5_conf_the_healthy_host_passes_with() {
+    let realms = [
+        ("awx@KUROKOBO.INTERNAL", "kuro-win01.kurokobo.internal"),
+        (
+            "awx@SAMBA.KUROKOBO.INTERNAL",
+            "kuro-swin01.samba.kurokobo.internal",
+        ),
+    ];
+    assert_eq!(
+        std::env::var("KRBPROBE_LAB_SAMBA").as_deref(),
+        Ok("1"),
+        "the lab runs no Samba AD DC (scripts/install-deps.sh --lab)"
+    );
+    for (user, target) in realms {
+        let (code, report, stderr, dir) = setup(user, target);
+        assert_eq!(code, Some(0), "{user}: {stderr}\n{report:#}");
+        assert_eq!(report["verdict"], "pass", "{user}");
+        let conf = dir.path().join("krb5.conf");
+        assert_eq!(report["tool"]["krb5_conf"], conf.display().to_string());
+        let text = std::fs::read_to_string(&conf).unwrap();
+        let realm = user.split('@').nth(1).unwrap();
+        assert!(text.contains(&format!("default_realm = {realm}")), "{text}");
+        for f in ["krb5-configmap.yaml", "container-group-pod.yaml"] {
+            assert!(dir.path().join(f).is_file(), "{f}");
+        }
+        assert!(stderr.contains("from DNS: KDC"), "{stderr}");
+    }
+}
+
+#[test]
+fn setup_refuses_what_it_cannot_write() {
+    for (args, exit, says) in [
+        (
+            vec!["--realm", "NOPE.KUROKOBO.INTERNAL"],
+            2,
+            "_kerberos._udp.NOPE.KUROKOBO.INTERNAL",
+        ),
+        (
+            vec![
+                "--realm",
+                "NOTKERBEROS.KUROKOBO.INTERNAL",
+                "--timeout",
+                "1s",
+            ],
+            2,
+            "not with Kerberos",
+        ),
+        (
+            vec!["--realm", "KUROKOBO.INTERNAL", "--namespace", "AWX"],
+            2,
+            "namespace \"AWX\"",
+        ),
+        (
+            vec!["-u", "awx@KUROKOBO.INTERNAL", "kuro-win01"],
+            2,
+            "not a fully qualified name",
+        ),
+    ] {
+        let out = krbprobe_cmd().arg("setup").args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(exit), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: wrote {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -162,6 +162,8 @@ async fn exchange(
     let outcome = match raw {
         Err(TransportError::Refused) => Outcome::Refused("connection refused".into()),
         Err(e @ TransportError::Timeout { .. }) => Outcome::Timeout(e.to_string()),
+        // A length prefix no KDC sends ("<!DO", "HTTP") is another protocol on the port.
+        Err(e @ TransportError::TooLarge { .. }) => Outcome::Garbage(e.to_string()),
         Err(e) => Outcome::Error(e.to_string()),
         Ok(bytes) => match kdcproto::decode_reply(&bytes) {
             Ok(reply) => {
