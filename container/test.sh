@@ -321,7 +321,8 @@ setup_output() {
     local realm dir n=0
     for realm in KUROKOBO.INTERNAL SAMBA.KUROKOBO.INTERNAL; do
         dir=$tmp/setup-$realm
-        lab/run -q -- "$bin" setup --realm "$realm" --namespace awx-jobs --configmap "krb5-${realm%%.*}" \
+        local short=${realm%%.*}
+        lab/run -q -- "$bin" setup --realm "$realm" --namespace awx-jobs --configmap "krb5-${short,,}" \
             --pod-trace --output-dir "$dir" --no-check --color never
         local files=("$dir/krb5-configmap.yaml" "$dir/container-group-pod.yaml") vargs=()
         for v in "${K8S_VERSIONS[@]}"; do vargs+=(--k8s-version "$v"); done
