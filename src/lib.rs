@@ -374,6 +374,13 @@ fn run_explain(argv: &[std::ffi::OsString]) -> ExitCode {
             });
         }
     };
+    // Reading a terminal would wait for an end-of-file the user does not know to type.
+    if cli.files.is_empty() && std::io::stdin().is_terminal() {
+        eprintln!(
+            "krbprobe explain: no input: give the job output's file (or -), or pipe it in: krbprobe explain job.txt"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut sources = Vec::new();
     for path in explain::inputs(&cli.files) {
         match explain::read_source(&path) {

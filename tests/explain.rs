@@ -234,3 +234,20 @@ fn bad_input_is_named() {
     let report = explain("\u{0}\u{1}\u{fffd}garbage\u{1b}[31m", &[]);
     assert_eq!(report["checks"][0]["code"], "explain-unrecognized");
 }
+
+/// On a terminal with no file, explain says what it wants instead of waiting for an end of
+/// file nobody knows to type (script(1) from util-linux gives it a pty).
+#[test]
+fn a_terminal_without_input_gets_a_message_not_a_wait() {
+    let out = Command::new("timeout")
+        .args(["10", "script", "-qfec"])
+        .arg(format!("'{}' explain", env!("CARGO_BIN_EXE_krbprobe")))
+        .arg("/dev/null")
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1) from util-linux");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("krbprobe explain: no input"), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+}
