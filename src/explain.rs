@@ -352,6 +352,15 @@ fn between<'a>(line: &'a str, start: &str, end: &[char]) -> Option<&'a str> {
     (!v.is_empty()).then_some(v)
 }
 
+/// The client principal a line names (`for principal X`, `Client 'X'`, `the user X with`).
+fn principal_in(line: &str) -> Option<String> {
+    between(line, "for principal ", &[':', ' ', ',', '"'])
+        .or_else(|| between(line, "Client '", &['\'']))
+        .or_else(|| between(line, "Failed to authenticate the user ", &[' ']))
+        .filter(|p| p.contains('@'))
+        .map(str::to_owned)
+}
+
 impl Context {
     fn learn(&mut self, line: &str) {
         for marker in [
@@ -368,11 +377,7 @@ impl Context {
             }
         }
         if self.principal.is_none() {
-            self.principal = between(line, "for principal ", &[':', ' ', ',', '"'])
-                .or_else(|| between(line, "Client '", &['\'']))
-                .or_else(|| between(line, "Failed to authenticate the user ", &[' ']))
-                .filter(|p| p.contains('@'))
-                .map(str::to_owned);
+            self.principal = principal_in(line);
         }
         if self.connection.is_none()
             && [
@@ -621,7 +626,16 @@ fn finding(
     let rule = hit.rule;
     let first = &hit.lines[0].2;
     let candidates = settled.map_or_else(|| refine(rule, first), |c| vec![c]);
-    let command = ctx.command(host.as_deref());
+    // The user of this message's own line first: one paste can hold several jobs' outputs.
+    let own = Context {
+        principal: hit
+            .lines
+            .iter()
+            .find_map(|(_, _, text)| principal_in(text))
+            .or_else(|| ctx.principal.clone()),
+        ..ctx.clone()
+    };
+    let command = own.command(host.as_deref());
     let lines: Vec<Value> = hit
         .lines
         .iter()

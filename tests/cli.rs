@@ -79,6 +79,36 @@ fn help_snapshot() {
     insta::assert_snapshot!("help", text(&out.stdout));
 }
 
+/// The subcommands' help is public interface too (their flags are matched by scripts).
+#[test]
+fn subcommand_help_snapshots() {
+    for sub in ["explain", "setup"] {
+        let out = krbprobe(&[sub, "--help"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        insta::assert_snapshot!(format!("help-{sub}"), text(&out.stdout));
+    }
+}
+
+/// explain's text report of an ambiguous message and of a trace-settled one (no timings in
+/// it: explain reports 0 ms).
+#[test]
+fn explain_text_report_snapshot() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/explain");
+    let out = krbprobe(
+        &[
+            "explain",
+            "--color",
+            "never",
+            &format!("{dir}/revoked-2.18.txt"),
+            &format!("{dir}/kdc-dropped.txt"),
+            &format!("{dir}/kdc-dropped.trace"),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("explain-text", text(&out.stdout).replace(dir, "FIXTURES"));
+}
+
 /// A garbage krb5.conf is a finding about the environment (exit 1), reported with file and
 /// line, not a crash. The checks needing a config are skipped, the rest still run.
 #[test]
