@@ -342,3 +342,29 @@ def test_https_channel_binding_is_checked() -> None:
         r = requests.post(url("kuro-win06", True), verify=CA_CERT, timeout=10,
                           headers={"Authorization": "Negotiate " + token})
         assert r.status_code == want, app_data
+
+
+# ------------------------------------------------------------------ delegation (double hop)
+
+def test_klist_on_the_host_shows_the_delegated_tgt(ticket: str) -> None:
+    """ansible_winrm_kerberos_delegation: after `kinit -f`, pywinrm's kerberos_delegation puts
+    the TGT into the AP-REQ, and `klist` in the host's cmd shell lists it (Server: krbtgt/...,
+    forwarded), as on Windows; without delegation the logon has no ticket at all. krbprobe's
+    winrm-auth runs the same klist (winrm-auth-not-delegated when it lists none)."""
+    plain = session("kuro-win01").run_cmd("klist")
+    assert plain.status_code == 0
+    assert b"Cached Tickets: (0)" in plain.std_out, plain.std_out
+    kinit = os.path.join(os.environ.get("KRBPROBE_LAB_TOOLS", "/usr/bin"), "kinit")
+    with tempfile.NamedTemporaryFile(prefix="krb5cc_fwd_") as cc:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "KRB5CCNAME": "FILE:" + cc.name}
+        p = subprocess.run([kinit, "-f", PRINCIPAL], input=PASSWORD.encode() + b"\n", env=env,
+                           capture_output=True, check=False)
+        assert p.returncode == 0, p.stderr.decode()
+        os.environ["KRB5CCNAME"] = env["KRB5CCNAME"]
+        try:
+            r = session("kuro-win01", kerberos_delegation=True).run_cmd("klist")
+        finally:
+            os.environ["KRB5CCNAME"] = "FILE:" + ticket
+    assert r.status_code == 0
+    assert b"Server: krbtgt/KUROKOBO.INTERNAL @ KUROKOBO.INTERNAL" in r.std_out, r.std_out
+    assert b"forwarded" in r.std_out, r.std_out

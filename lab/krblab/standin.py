@@ -28,7 +28,9 @@ Behaviours (--listen ...=NAME[+KNOB...]):
               with AllowUnencrypted=false: a plain SOAP body gets HTTP 500 with
               an empty body. Over https plain SOAP (and encrypted) is fine.
               WS-Management: Identify, Create shell, Command, Receive (fixed
-              stdout "krbprobe-lab\\r\\n", exit code 0), Signal, Send, Delete;
+              stdout "krbprobe-lab\\r\\n", exit code 0; the command `klist`
+              lists the TGT the client delegated, as Windows' klist does, or
+              "Cached Tickets: (0)"), Signal, Send, Delete;
               errors are s:Fault + f:WSManFault like Windows.
               PowerShell remoting (lab/krblab/psrp.py): Create on
               http://schemas.microsoft.com/powershell/<name> opens a runspace
@@ -122,6 +124,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -258,6 +261,7 @@ class ShellTable:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._shells: dict[str, set[str]] = {}
+        self._commands: dict[str, str] = {}
 
     def create(self) -> str:
         """Create a shell, return its ShellId."""
@@ -266,14 +270,20 @@ class ShellTable:
             self._shells[sid] = set()
         return sid
 
-    def add_command(self, sid: str) -> str | None:
+    def add_command(self, sid: str, command: str = "") -> str | None:
         """Start a command in shell sid; None if the shell does not exist."""
         cid = new_guid()
         with self._lock:
             if sid not in self._shells:
                 return None
             self._shells[sid].add(cid)
+            self._commands[cid] = command
         return cid
+
+    def command(self, cid: str) -> str:
+        """The command line of command cid ("" if unknown)."""
+        with self._lock:
+            return self._commands.get(cid, "")
 
     def exists(self, sid: str) -> bool:
         """Is there a shell sid?"""
@@ -284,6 +294,30 @@ class ShellTable:
         """Delete shell sid; False if it did not exist."""
         with self._lock:
             return self._shells.pop(sid, None) is not None
+
+
+def klist_output(user: str, delegated: str) -> bytes:
+    """What `klist` prints in a WinRM cmd shell: the TGT the client delegated (forwarded), or
+    none. A network logon (Kerberos without delegation) has no TGT, so the second hop from
+    the host (a file share, SQL, another WinRM) goes without credentials."""
+    if not delegated:
+        return b"\r\nCurrent LogonId is 0:0x2c1a5e\r\n\r\nCached Tickets: (0)\r\n\r\n"
+    name, _, realm = delegated.partition("@")
+    now = time.localtime()
+    stamp = time.strftime("%m/%d/%Y %H:%M:%S", now)
+    text = (
+        "\r\nCurrent LogonId is 0:0x2c1a5e\r\n\r\nCached Tickets: (1)\r\n\r\n"
+        "#0>\tClient: %s @ %s\r\n"
+        "\tServer: krbtgt/%s @ %s\r\n"
+        "\tKerbTicket Encryption Type: AES-256-CTS-HMAC-SHA1-96\r\n"
+        "\tTicket Flags 0x60a10000 -> forwardable forwarded renewable pre_authent name_canonicalize \r\n"
+        "\tStart Time: %s (local)\r\n"
+        "\tSession Key Type: AES-256-CTS-HMAC-SHA1-96\r\n"
+        "\tCache Flags: 0x1 -> PRIMARY \r\n"
+        "\tKdc Called: \r\n\r\n"
+    ) % (name, realm, realm, realm, stamp)
+    del user  # the owner of the logon session; klist shows the ticket's client
+    return text.encode()
 
 
 class WsmanRequest:
@@ -332,9 +366,11 @@ class Wsman:
         self.deny = "deny" in knobs
         self.psrpdeny = "psrpdeny" in knobs
 
-    def handle(self, xml: bytes, user: str, client_ip: str) -> tuple[int, bytes, str]:
+    def handle(self, xml: bytes, user: str, client_ip: str, delegated: str = "") -> tuple[int, bytes, str]:
         """Answer one SOAP request: (HTTP status, SOAP response, a line for the log or "").
-        user: the client principal (shown as the shell's DOMAIN\\user Owner)."""
+        user: the client principal (shown as the shell's DOMAIN\\user Owner); delegated: the
+        principal of the TGT the client forwarded in its AP-REQ ("" if none), which `klist` in
+        the cmd shell lists."""
         name, _, realm = user.partition("@")
         owner = "%s\\%s" % (realm.split(".")[0], name) if realm else user
         try:
@@ -349,10 +385,11 @@ class Wsman:
             if r.fault is not None:
                 return 500, soap_fault(req.message_id, *r.fault, self.machine), r.log
             return 200, soap_envelope(r.action, req.message_id, r.body), r.log
-        status, body = self._cmd(req, owner, client_ip)
+        status, body = self._cmd(req, owner, client_ip, user, delegated)
         return status, body, ""
 
-    def _cmd(self, req: WsmanRequest, owner: str, client_ip: str) -> tuple[int, bytes]:
+    def _cmd(self, req: WsmanRequest, owner: str, client_ip: str, user: str = "",
+             delegated: str = "") -> tuple[int, bytes]:
         """The cmd shell plugin (and the faults for other resources and actions)."""
         mid = req.message_id
         action = req.action
@@ -401,14 +438,20 @@ class Wsman:
             return 200, soap_envelope("http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse",
                                       mid, "")
         if action.endswith("/shell/Command"):
-            cid = self.shells.add_command(req.shell_id) or new_guid()
+            line = req.body_child("{%s}CommandLine" % NS_RSP)
+            cmd = line.findtext("{%s}Command" % NS_RSP, "") if line is not None else ""
+            cid = self.shells.add_command(req.shell_id, cmd.strip()) or new_guid()
             return 200, soap_envelope(NS_RSP + "/CommandResponse", mid,
                                       "<rsp:CommandResponse><rsp:CommandId>%s</rsp:CommandId>"
                                       "</rsp:CommandResponse>" % cid)
         if action.endswith("/shell/Receive"):
             stream = req.body_child("{%s}DesiredStream" % NS_RSP)
-            cid = escape(stream.get("CommandId", "") if stream is not None else "")
-            out = base64.b64encode(COMMAND_STDOUT).decode("ascii")
+            raw_cid = stream.get("CommandId", "") if stream is not None else ""
+            cid = escape(raw_cid)
+            stdout = COMMAND_STDOUT
+            if self.shells.command(raw_cid).lower() == "klist":
+                stdout = klist_output(user, delegated)
+            out = base64.b64encode(stdout).decode("ascii")
             body = (
                 '<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="%s">%s</rsp:Stream>'
                 '<rsp:Stream Name="stdout" CommandId="%s" End="true"></rsp:Stream>'
@@ -502,11 +545,12 @@ class Acceptor:
 class GssSession:
     """An established security context of one keep-alive connection."""
 
-    def __init__(self, context: Any, scheme: str, user: str, mech: str) -> None:
+    def __init__(self, context: Any, scheme: str, user: str, mech: str, delegated: str = "") -> None:
         self.context = context
         self.scheme = scheme
         self.user = user
         self.mech = mech
+        self.delegated = delegated   # the forwarded TGT's principal, "" without delegation
 
     def protocol(self) -> str:
         """The MS-WSMV protocol string that goes with the auth scheme."""
@@ -709,7 +753,19 @@ class NegotiateBehaviour(Behaviour):
             threading.Event().wait(STALL_SECONDS)
             handler.close_connection = True
             return self.unauthorized()
-        handler.gss = GssSession(res.context, scheme, user, res.mech.dotted_form)
+        delegated = ""
+        if res.delegated_creds is not None:
+            # The client put a forwarded TGT into its AP-REQ (GSS_C_DELEG_FLAG, a forwardable
+            # TGT, and ok-as-delegate where its krb5.conf enforces it): the host holds it.
+            try:
+                info = gssraw.inquire_cred(res.delegated_creds, name=True, lifetime=False, usage=False,
+                                           mechs=False)
+                delegated = (gssraw.display_name(info.name).name.decode("utf-8", "replace")
+                             if info.name is not None else user)
+            except gssraw.GSSError:
+                delegated = user
+            handler.log_message("delegated credentials received: a forwarded TGT for %s", delegated)
+        handler.gss = GssSession(res.context, scheme, user, res.mech.dotted_form, delegated)
         resp = self.exchange(handler, body)
         if out:
             resp.headers.insert(0, ("WWW-Authenticate", "%s %s" % (scheme, out)))
@@ -750,7 +806,7 @@ class NegotiateBehaviour(Behaviour):
             return Response(500, "", [("Content-Length", "0")])
         else:
             soap = body
-        status, xml, note = self.wsman.handle(soap, sess.user, handler.client_address[0])
+        status, xml, note = self.wsman.handle(soap, sess.user, handler.client_address[0], sess.delegated)
         if note:
             handler.log_message("%s", note)
         if protocol is None:

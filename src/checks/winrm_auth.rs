@@ -63,6 +63,8 @@ pub enum End {
     Error(&'static str, String),
     /// An HTTP exchange got no answer within the timeout.
     Timeout(String),
+    /// Delegation was asked for, but `klist` on the host lists no TGT (its output).
+    NotDelegated(String),
 }
 
 /// The token the target's client sends: pywinrm a raw krb5 token, pypsrp SPNEGO (`negotiate`)
@@ -297,6 +299,16 @@ async fn exchange<W: WinRm>(
             body: Some("no ShellId in the answer".into()),
         };
     };
+    // With delegation, the double hop needs the forwarded TGT on the host: `klist` in the shell
+    // lists it (Windows' klist prints "Server: krbtgt/REALM" for it), as an admin would check.
+    let mut not_delegated = None;
+    if opts.delegate {
+        match host_klist(&mut session, &to, &shell_id, steps).await {
+            Ok(text) if !text.contains("krbtgt/") => not_delegated = Some(text),
+            Ok(_) => {}
+            Err(e) => return e,
+        }
+    }
     let delete = match call(
         &mut session,
         "delete-shell",
@@ -308,7 +320,83 @@ async fn exchange<W: WinRm>(
         Ok(r) => r,
         Err(e) => return e,
     };
-    unexpected("delete-shell", &delete).unwrap_or(End::Done)
+    if let Some(end) = unexpected("delete-shell", &delete) {
+        return end;
+    }
+    not_delegated.map_or(End::Done, End::NotDelegated)
+}
+
+/// Runs `klist` in the open cmd shell: its stdout (one Receive; Windows' klist is done at once).
+async fn host_klist(
+    session: &mut impl WinRmSession,
+    to: &str,
+    shell_id: &str,
+    steps: &mut Vec<Step>,
+) -> Result<String, End> {
+    let cmd = call(
+        session,
+        "command",
+        &soap::command(to, &uuid(), shell_id, "klist"),
+        steps,
+    )
+    .await?;
+    if let Some(end) = unexpected("command", &cmd) {
+        return Err(end);
+    }
+    let Some(cid) = cmd.1.as_ref().and_then(|a| a.command_id.clone()) else {
+        return Err(End::Unexpected {
+            step: "command",
+            status: cmd.0.status,
+            fault: None,
+            body: Some("no CommandId in the answer".into()),
+        });
+    };
+    let out = call(
+        session,
+        "receive",
+        &soap::receive(to, &uuid(), shell_id, &cid),
+        steps,
+    )
+    .await?;
+    if let Some(end) = unexpected("receive", &out) {
+        return Err(end);
+    }
+    let stdout: Vec<u8> = out
+        .1
+        .iter()
+        .flat_map(|a| &a.streams)
+        .filter(|st| st.name == "stdout")
+        .flat_map(|st| st.data.iter().copied())
+        .collect();
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+/// What `klist` printed on the host, when the exchange ran it.
+fn klist_of(steps: &[Step]) -> Option<String> {
+    let step = steps.iter().find(|s| s.name == "receive")?;
+    let data: Vec<u8> = step
+        .answer
+        .iter()
+        .flat_map(|a| &a.streams)
+        .filter(|st| st.name == "stdout")
+        .flat_map(|st| st.data.iter().copied())
+        .collect();
+    Some(String::from_utf8_lossy(&data).into_owned())
+}
+
+/// The interesting lines of a Windows `klist` (tickets, servers, flags), for the evidence.
+fn klist_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("Cached Tickets")
+                || l.starts_with("#")
+                || l.starts_with("Server:")
+                || l.starts_with("Ticket Flags")
+        })
+        .take(12)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Most Receives while the pool opens: Windows answers its three messages in one or two.
@@ -484,10 +572,19 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
             } else {
                 "over TLS"
             };
+            let (klist, extra) = match klist_of(steps) {
+                Some(text) => (
+                    ", klist on the host lists the forwarded TGT".to_owned(),
+                    vec![("host_klist", json!(klist_lines(&text)))],
+                ),
+                None => (String::new(), vec![]),
+            };
             (
                 codes::WINRM_AUTH_OK,
-                format!("{url}: Kerberos with mutual auth, {sealed}; Identify ({product}){shell}"),
-                vec![],
+                format!(
+                    "{url}: Kerberos with mutual auth, {sealed}; Identify ({product}){shell}{klist}"
+                ),
+                extra,
             )
         }
         End::Rejected(krb, offers) => {
@@ -608,6 +705,14 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
                 ),
             }
         }
+        End::NotDelegated(text) => (
+            codes::WINRM_AUTH_NOT_DELEGATED,
+            format!(
+                "{url}: authenticated with delegation asked for, but klist on the host lists no TGT: \
+                 the second hop from the host will have no credentials"
+            ),
+            vec![("host_klist", json!(klist_lines(text)))],
+        ),
         End::Timeout(detail) => (
             codes::WINRM_AUTH_TIMEOUT,
             format!("{url}: {detail}"),
@@ -650,6 +755,37 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
 mod tests {
     use super::*;
     use crate::report::Status;
+
+    /// Windows' klist in a WinRM shell with and without a delegated TGT (the stand-in's
+    /// lab/krblab/standin.py klist_output has the same shape).
+    const KLIST_TGT: &str = "\r\nCurrent LogonId is 0:0x2c1a5e\r\n\r\nCached Tickets: (1)\r\n\r\n#0>\tClient: awx @ EXAMPLE.COM\r\n\tServer: krbtgt/EXAMPLE.COM @ EXAMPLE.COM\r\n\tKerbTicket Encryption Type: AES-256-CTS-HMAC-SHA1-96\r\n\tTicket Flags 0x60a10000 -> forwardable forwarded renewable pre_authent name_canonicalize \r\n";
+    const KLIST_NONE: &str = "\r\nCurrent LogonId is 0:0x2c1a5e\r\n\r\nCached Tickets: (0)\r\n\r\n";
+
+    #[test]
+    fn klist_on_the_host_decides_whether_the_tgt_was_delegated() {
+        assert_eq!(
+            klist_lines(KLIST_TGT),
+            [
+                "Cached Tickets: (1)",
+                "#0>\tClient: awx @ EXAMPLE.COM",
+                "Server: krbtgt/EXAMPLE.COM @ EXAMPLE.COM",
+                "Ticket Flags 0x60a10000 -> forwardable forwarded renewable pre_authent name_canonicalize"
+            ]
+        );
+        let f = decide(
+            "h",
+            5985,
+            Scheme::Http,
+            &[],
+            &End::NotDelegated(KLIST_NONE.into()),
+        );
+        assert_eq!(
+            (f.code, f.status),
+            ("winrm-auth-not-delegated", Status::Fail)
+        );
+        assert_eq!(f.evidence["host_klist"], json!(["Cached Tickets: (0)"]));
+        assert!(f.hint.unwrap().contains("kinit-not-forwardable"));
+    }
 
     #[test]
     fn encryption_hint_names_the_connections_variable() {

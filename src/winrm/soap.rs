@@ -63,6 +63,36 @@ pub fn delete_shell(to: &str, message_id: &str, shell_id: &str) -> String {
     )
 }
 
+/// Run `command` in the cmd shell `shell_id` (pywinrm's `run_command`, no arguments).
+pub fn command(to: &str, message_id: &str, shell_id: &str, command: &str) -> String {
+    let options = "<w:OptionSet><w:Option Name=\"WINRS_CONSOLEMODE_STDIN\">TRUE</w:Option><w:Option Name=\"WINRS_SKIP_CMD_SHELL\">FALSE</w:Option></w:OptionSet>";
+    format!(
+        "<s:Envelope {NS}>{}<s:Body><rsp:CommandLine><rsp:Command>{}</rsp:Command></rsp:CommandLine></s:Body></s:Envelope>",
+        header(
+            to,
+            "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Command",
+            message_id,
+            &format!("{}{options}", shell_selector(shell_id))
+        ),
+        escape(command)
+    )
+}
+
+/// Receive the output of command `command_id` in shell `shell_id` (pywinrm's
+/// `get_command_output`, one round).
+pub fn receive(to: &str, message_id: &str, shell_id: &str, command_id: &str) -> String {
+    format!(
+        "<s:Envelope {NS}>{}<s:Body><rsp:Receive><rsp:DesiredStream CommandId=\"{}\">stdout stderr</rsp:DesiredStream></rsp:Receive></s:Body></s:Envelope>",
+        header(
+            to,
+            "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Receive",
+            message_id,
+            &shell_selector(shell_id)
+        ),
+        escape(command_id)
+    )
+}
+
 /// Where the PowerShell session configurations (endpoints) live in WS-Man.
 pub const PS_RESOURCE_PREFIX: &str = "http://schemas.microsoft.com/powershell/";
 
@@ -207,6 +237,9 @@ pub struct Answer {
     pub fault: Option<Fault>,
     /// `ShellId` of a Create answer.
     pub shell_id: Option<String>,
+    /// `CommandId` of a CommandResponse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<String>,
     /// Identify: `ProductVendor`.
     pub product_vendor: Option<String>,
     /// Identify: `ProductVersion`.
@@ -302,6 +335,7 @@ impl State {
                 )
             }
             (_, "ShellId") => answer.shell_id = Some(text),
+            ("CommandResponse", "CommandId") => answer.command_id = Some(text),
             (_, "Selector") if self.selector_is_shell => answer.shell_id = Some(text),
             (_, "ProductVendor") => answer.product_vendor = Some(text),
             (_, "ProductVersion") => answer.product_version = Some(text),
