@@ -48,6 +48,22 @@ pub const EXIT_USAGE: u8 = 2;
 /// The MIT krb5 version linked into this binary.
 pub const MIT_KRB5_VERSION: &str = env!("KRBPROBE_MIT_KRB5_VERSION");
 
+/// Parses `argv` as `T`; on `--help`, `--version` or a usage error, clap's text is printed
+/// (help to stdout: not an error) and the exit status to return comes back instead.
+fn parse_args<T: Parser, A>(argv: impl IntoIterator<Item = A>) -> Result<T, ExitCode>
+where
+    A: Into<std::ffi::OsString> + Clone,
+{
+    T::try_parse_from(argv).map_err(|e| {
+        let _ = e.print();
+        ExitCode::from(if e.use_stderr() {
+            EXIT_USAGE
+        } else {
+            EXIT_PASS
+        })
+    })
+}
+
 /// Entry point for the binary: parses argv, runs, prints, and returns the exit status.
 ///
 /// `krbprobe ARGS.json` (one argument naming a file that holds a JSON object) is Ansible
@@ -67,17 +83,9 @@ pub fn run_cli() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "setup") {
         return run_setup(&argv[1..]);
     }
-    let cli = match Cli::try_parse_from(argv) {
+    let cli = match parse_args::<Cli, _>(argv) {
         Ok(c) => c,
-        Err(e) => {
-            // --help and --version are not errors; clap prints them to stdout.
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_PASS
-            });
-        }
+        Err(code) => return code,
     };
     let env = |k: &str| std::env::var(k).ok();
     let input = Input {
@@ -142,16 +150,9 @@ fn print_report(report: &Report, format: Format, color: ColorChoice) -> ExitCode
     reason = "prints the generated YAML or krb5.conf, setup's document on stdout"
 )]
 fn run_setup(argv: &[std::ffi::OsString]) -> ExitCode {
-    let cli = match cli::SetupCli::try_parse_from(argv) {
+    let cli = match parse_args::<cli::SetupCli, _>(argv) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_PASS
-            });
-        }
+        Err(code) => return code,
     };
     let realm = cli.realm.clone().or_else(|| {
         cli.user
@@ -363,16 +364,9 @@ fn setup_diagnosis(cli: &cli::SetupCli, conf: &std::path::Path, stdout_taken: bo
 
 /// `krbprobe explain [FILE...]`: reads what a failed job printed and reports what it means.
 fn run_explain(argv: &[std::ffi::OsString]) -> ExitCode {
-    let cli = match cli::ExplainCli::try_parse_from(argv) {
+    let cli = match parse_args::<cli::ExplainCli, _>(argv) {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                EXIT_USAGE
-            } else {
-                EXIT_PASS
-            });
-        }
+        Err(code) => return code,
     };
     // Reading a terminal would wait for an end-of-file the user does not know to type.
     if cli.files.is_empty() && std::io::stdin().is_terminal() {
