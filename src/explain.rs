@@ -395,8 +395,8 @@ impl Context {
         }
         if self.port.is_none() {
             self.port = between(line, "port=", &[')', ',', ' '])
-                .or_else(|| between(line, ":5986/", &[]).map(|_| "5986"))
                 .and_then(|p| p.parse().ok())
+                .or_else(|| line.contains(":5986/").then_some(5986))
                 .filter(|p| [5985, 5986].contains(p));
         }
         if self.ansible_core.is_none() {
@@ -447,6 +447,9 @@ fn host_of(line: &str) -> Option<String> {
         .or_else(|| between(line, "://", &[':', '/', ' ']))
         .map(str::to_owned)
 }
+
+/// The rule of "Cannot contact any KDC for realm", which a KRB5_TRACE can settle.
+const KDC_CONTACT: &str = "kdc-contact";
 
 /// What a KRB5_TRACE says about the KDCs when none answered: MIT logs each KDC name it
 /// resolves and each packet it sends, so the three causes of "Cannot contact any KDC" differ:
@@ -535,11 +538,24 @@ pub fn explain(sources: &[Source]) -> Report {
     let kdc = sources
         .iter()
         .find_map(|s| trace_kdc_verdict(s).map(|v| (s.name.clone(), v)));
+    // A trace alone (no line of job output said "Cannot contact any KDC") still names the
+    // cause: it becomes that message's finding, with the trace's lines as its evidence.
+    if kdc.is_some() && !hits.iter().any(|(_, h)| h.rule.id == KDC_CONTACT) {
+        if let Some(rule) = RULES.iter().find(|r| r.id == KDC_CONTACT) {
+            hits.push((
+                None,
+                Hit {
+                    rule,
+                    lines: Vec::new(),
+                },
+            ));
+        }
+    }
     let mut findings = Vec::new();
     for (host, hit) in &mut hits {
         let host = host.clone().or_else(|| ctx.hosts.first().cloned());
         let mut settled = None;
-        if hit.rule.id == "kdc-contact" {
+        if hit.rule.id == KDC_CONTACT {
             if let Some((name, (code, lines))) = &kdc {
                 settled = Some(*code);
                 for (no, text) in lines {
@@ -548,28 +564,6 @@ pub fn explain(sources: &[Source]) -> Report {
             }
         }
         findings.push(finding(hit, host, &ctx, settled));
-    }
-    // A trace alone (no job output line said "Cannot contact any KDC") still names the cause.
-    if let Some((name, (code_name, lines))) = &kdc {
-        if !hits.iter().any(|(_, h)| h.rule.id == "kdc-contact") {
-            let rule = RULES
-                .iter()
-                .find(|r| r.id == "kdc-contact")
-                .unwrap_or(&RULES[0]);
-            let hit = Hit {
-                rule,
-                lines: lines
-                    .iter()
-                    .map(|(no, text)| (name.clone(), *no, text.clone()))
-                    .collect(),
-            };
-            findings.push(finding(
-                &hit,
-                ctx.hosts.first().cloned(),
-                &ctx,
-                Some(code_name),
-            ));
-        }
     }
     if findings.is_empty() {
         let kinds: BTreeSet<&str> = sources.iter().map(|s| s.kind).collect();
@@ -756,6 +750,10 @@ mod tests {
         }
         let ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
         assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
+        assert!(
+            ids.contains(KDC_CONTACT),
+            "a KRB5_TRACE settles {KDC_CONTACT}"
+        );
     }
 
     #[test]
@@ -877,6 +875,10 @@ mod tests {
             let lines = r.checks[0].evidence["lines"].as_array().unwrap();
             assert_eq!(lines.last().unwrap()["source"], "trace", "{want}");
         }
+        // The trace alone names the cause too, with its own line as the evidence.
+        let r = explain(&[decode("trace".into(), TRACE_DROPPED)]);
+        assert_eq!(codes_of(&r), ["kdc-timeout"]);
+        assert_eq!(r.checks[0].evidence["lines"][0]["source"], "trace");
         // A KDC that answered settles nothing about reaching one.
         let answered = format!(
             "{TRACE_REFUSED}[1] 1.2: Received answer (253 bytes) from dgram 127.0.0.10:88\n"

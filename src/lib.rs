@@ -87,31 +87,45 @@ pub fn run_cli() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    match diagnose(cli, "krbprobe", true) {
+        Ok((report, settings)) => print_report(&report, settings.format, settings.color),
+        Err(code) => code,
+    }
+}
+
+/// The diagnosis of `cli`: settings (credentials from the environment, a file, stdin or the
+/// prompt), then every check. Errors are printed on stderr, prefixed with `who`; a progress
+/// line is shown when `progress` allows it and a person watches a text report on a terminal.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "asks whether stdout is a terminal (for the progress line), writes nothing there"
+)]
+fn diagnose(cli: Cli, who: &str, progress: bool) -> Result<(Report, Settings), ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let input = Input {
         stdin_is_terminal: std::io::stdin().is_terminal(),
         prompt: &secret::prompt,
         read_stdin: &secret::from_stdin,
     };
-    let settings = match Settings::build(cli, &env, &input) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("krbprobe: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let usage = |e: String| {
+        eprintln!("{who}: {e}");
+        ExitCode::from(EXIT_USAGE)
     };
-    // A progress line only for people watching a text report on a terminal.
-    let show_progress = settings.format == Format::Text
+    let settings = Settings::build(cli, &env, &input).map_err(|e| usage(e.to_string()))?;
+    let show_progress = progress
+        && settings.format == Format::Text
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal();
-    let report = match execute(&settings, show_progress) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("krbprobe: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    print_report(&report, settings.format, settings.color)
+    let report = execute(&settings, show_progress).map_err(usage)?;
+    Ok((report, settings))
+}
+
+/// The exit status a report's verdict means.
+fn verdict_exit(report: &Report) -> ExitCode {
+    ExitCode::from(match report.verdict {
+        Verdict::Pass => EXIT_PASS,
+        Verdict::Fail => EXIT_FAIL,
+    })
 }
 
 /// Writes `report` to stdout as `format` says; the exit status follows its verdict.
@@ -138,10 +152,7 @@ fn print_report(report: &Report, format: Format, color: ColorChoice) -> ExitCode
         // A closed pipe (| head) is not worth a panic; say it on stderr and keep the verdict.
         eprintln!("krbprobe: cannot write the report: {e}");
     }
-    ExitCode::from(match report.verdict {
-        Verdict::Pass => EXIT_PASS,
-        Verdict::Fail => EXIT_FAIL,
-    })
+    verdict_exit(report)
 }
 
 /// `krbprobe setup`: discovers the realm's KDCs, writes the files, runs the diagnosis on them.
@@ -198,7 +209,7 @@ fn run_setup(argv: &[std::ffi::OsString]) -> ExitCode {
         d.realm,
         if d.kdcs.len() == 1 { "" } else { "s" },
         d.kdcs.join(", "),
-        d.findings.last().map_or("", |f| f.code),
+        d.kdc_code,
         if d.kpasswd.is_empty() {
             "none in DNS".to_owned()
         } else {
@@ -316,50 +327,27 @@ fn setup_diagnosis(cli: &cli::SetupCli, conf: &std::path::Path, stdout_taken: bo
         humantime::format_duration(cli.timeout).to_string().into(),
     ]);
     args.extend(cli.targets.iter().map(Into::into));
-    let diag = match Cli::try_parse_from(args) {
+    let diag = match parse_args::<Cli, _>(args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("krbprobe setup: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
-    let input = Input {
-        stdin_is_terminal: std::io::stdin().is_terminal(),
-        prompt: &secret::prompt,
-        read_stdin: &secret::from_stdin,
-    };
-    let env = |k: &str| std::env::var(k).ok();
-    let settings = match Settings::build(diag, &env, &input) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("krbprobe setup: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let report = match execute(&settings, false) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("krbprobe setup: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+    let report = match diagnose(diag, "krbprobe setup", false) {
+        Ok((report, _)) => report,
+        Err(code) => return code,
     };
     let format: Format = cli.format.into();
-    let written = if stdout_taken {
-        let mut err = std::io::stderr().lock();
-        match format {
-            Format::Json => render::json(&report, &mut err),
-            Format::Text => render::text(&report, &mut err, false),
-        }
-    } else {
+    if !stdout_taken {
         return print_report(&report, format, cli.color.into());
+    }
+    let mut err = std::io::stderr().lock();
+    let written = match format {
+        Format::Json => render::json(&report, &mut err),
+        Format::Text => render::text(&report, &mut err, false),
     };
     if let Err(e) = written {
         eprintln!("krbprobe setup: cannot write the report: {e}");
     }
-    ExitCode::from(match report.verdict {
-        Verdict::Pass => EXIT_PASS,
-        Verdict::Fail => EXIT_FAIL,
-    })
+    verdict_exit(&report)
 }
 
 /// `krbprobe explain [FILE...]`: reads what a failed job printed and reports what it means.

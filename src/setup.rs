@@ -17,8 +17,9 @@ use std::time::Duration;
 use crate::checks::edges::{KdcTransport, Resolver};
 use crate::checks::krb5_conf::Conf;
 use crate::checks::{dns_kdc, kdc_reach};
+use crate::codes;
 use crate::dns::Srv;
-use crate::report::{Finding, Status};
+use crate::report::Status;
 
 /// The Container Group pod spec CI validates (container/k8s): setup fills in its names.
 const POD_TEMPLATE: &str = include_str!("../container/k8s/container-group-pod.yaml");
@@ -36,8 +37,6 @@ pub enum SetupError {
         summary: String,
         /// What to do about it.
         hint: Option<String>,
-        /// The findings so far, for `--format json`.
-        findings: Vec<Finding>,
     },
 }
 
@@ -75,8 +74,9 @@ pub struct Discovery {
     pub domains: Vec<String>,
     /// Some target is a CNAME: MIT must canonicalize to find its SPN.
     pub canonicalize: bool,
-    /// The dns-kdc and kdc-reach findings (and one per target lookup that failed).
-    pub findings: Vec<Finding>,
+    /// kdc-reach's code for the KDCs (`kdc-reach-ok`, or a user-level verdict such as
+    /// `kdc-user-unknown`, which also proves the KDCs serve the realm).
+    pub kdc_code: &'static str,
 }
 
 fn check_label(what: &str, v: &str, max: usize) -> Result<(), SetupError> {
@@ -142,7 +142,6 @@ pub async fn discover(
         "[libdefaults]\n default_realm = {realm}\n dns_lookup_kdc = true\n"
     ));
     let (dns_finding, endpoints) = dns_kdc::run(Ok(dns), Some(&realm), Some(&conf)).await;
-    let mut findings = vec![dns_finding.clone()];
     let reachable: Vec<_> = endpoints
         .iter()
         .filter(|e| !e.addrs.is_empty())
@@ -157,7 +156,6 @@ pub async fn discover(
             hint: Some(format!(
                 "Check the realm's spelling (the AD domain's DNS name) and that the pod's DNS serves the domain's zone: it must answer _kerberos._udp.{realm} and _kerberos._tcp.{realm} (SRV), as every AD DC registers them. A realm whose DNS has no SRV records needs its kdc lines written by hand."
             )),
-            findings,
         });
     }
     let user_name = req
@@ -165,32 +163,34 @@ pub async fn discover(
         .as_deref()
         .map(|u| u.rsplit_once('@').map_or(u, |(n, _)| n));
     let reach = kdc_reach::run(kdc, now, Some(&realm), user_name, &reachable, req.timeout).await;
-    findings.push(reach.clone());
     // kdc-reach fails on a KDC that is not Kerberos, serves another realm, refuses or drops:
     // a krb5.conf listing it would fail the same way. A user-level verdict (unknown,
     // disabled) proves the KDC serves the realm, which is all setup needs.
-    let kdc_problem = matches!(
-        reach.code,
-        "kdc-unreachable"
-            | "kdc-timeout"
-            | "kdc-not-kerberos"
-            | "kdc-wrong-realm"
-            | "kdc-error"
-            | "kdc-reach-skipped"
-    );
+    let kdc_problem = [
+        codes::KDC_UNREACHABLE,
+        codes::KDC_TIMEOUT,
+        codes::KDC_NOT_KERBEROS,
+        codes::KDC_WRONG_REALM,
+        codes::KDC_ERROR,
+        codes::KDC_REACH_SKIPPED,
+    ]
+    .iter()
+    .any(|c| c.code == reach.code);
+    let not_a_dc =
+        [codes::KDC_NOT_KERBEROS.code, codes::KDC_WRONG_REALM.code].contains(&reach.code);
     if kdc_problem {
         return Err(SetupError::Discovery {
             summary: format!(
                 "the KDCs DNS names for {realm} do not serve it: {}",
                 reach.summary
             ),
-            hint: match reach.code {
-                "kdc-not-kerberos" | "kdc-wrong-realm" => Some(format!(
+            hint: if not_a_dc {
+                Some(format!(
                     "The realm's SRV records (_kerberos._udp/_tcp.{realm}) name a host or port that is not a domain controller of {realm}: fix them in the DNS zone, or write the kdc lines by hand."
-                )),
-                _ => reach.hint.clone(),
+                ))
+            } else {
+                reach.hint.clone()
             },
-            findings,
         });
     }
     let mut kdcs: Vec<String> = Vec::new();
@@ -243,7 +243,7 @@ pub async fn discover(
         ldap_dcs: ldap,
         domains,
         canonicalize,
-        findings,
+        kdc_code: reach.code,
     })
 }
 
@@ -256,15 +256,16 @@ pub fn krb5_conf(d: &Discovery) -> String {
         "# Written by krbprobe setup for {} from the domain's DNS SRV records.",
         d.realm
     );
-    s.push_str(
-        "[libdefaults]\n    default_realm = REALM\n\
+    let _ = write!(
+        s,
+        "[libdefaults]\n    default_realm = {}\n\
          \x20   # Realms not listed below (trusted domains) are found through DNS SRV records.\n\
          \x20   dns_lookup_kdc = true\n\
          \x20   dns_lookup_realm = false\n\
          \x20   # The SPN is built from the name Ansible connects to, never from a PTR record.\n\
          \x20   rdns = false\n",
+        d.realm
     );
-    s = s.replace("REALM", &d.realm);
     if d.canonicalize {
         s.push_str("    # A target is a CNAME: its SPN is registered for the canonical name.\n    dns_canonicalize_hostname = true\n");
     } else {
@@ -402,7 +403,7 @@ mod tests {
             ldap_dcs: vec![],
             domains: vec!["corp.example.com".into(), "servers.example.net".into()],
             canonicalize: false,
-            findings: vec![],
+            kdc_code: "kdc-reach-ok",
         }
     }
 

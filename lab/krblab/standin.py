@@ -296,7 +296,7 @@ class ShellTable:
             return self._shells.pop(sid, None) is not None
 
 
-def klist_output(user: str, delegated: str) -> bytes:
+def klist_output(delegated: str) -> bytes:
     """What `klist` prints in a WinRM cmd shell: the TGT the client delegated (forwarded), or
     none. A network logon (Kerberos without delegation) has no TGT, so the second hop from
     the host (a file share, SQL, another WinRM) goes without credentials."""
@@ -316,7 +316,6 @@ def klist_output(user: str, delegated: str) -> bytes:
         "\tCache Flags: 0x1 -> PRIMARY \r\n"
         "\tKdc Called: \r\n\r\n"
     ) % (name, realm, realm, realm, stamp)
-    del user  # the owner of the logon session; klist shows the ticket's client
     return text.encode()
 
 
@@ -385,11 +384,10 @@ class Wsman:
             if r.fault is not None:
                 return 500, soap_fault(req.message_id, *r.fault, self.machine), r.log
             return 200, soap_envelope(r.action, req.message_id, r.body), r.log
-        status, body = self._cmd(req, owner, client_ip, user, delegated)
+        status, body = self._cmd(req, owner, client_ip, delegated)
         return status, body, ""
 
-    def _cmd(self, req: WsmanRequest, owner: str, client_ip: str, user: str = "",
-             delegated: str = "") -> tuple[int, bytes]:
+    def _cmd(self, req: WsmanRequest, owner: str, client_ip: str, delegated: str = "") -> tuple[int, bytes]:
         """The cmd shell plugin (and the faults for other resources and actions)."""
         mid = req.message_id
         action = req.action
@@ -450,7 +448,7 @@ class Wsman:
             cid = escape(raw_cid)
             stdout = COMMAND_STDOUT
             if self.shells.command(raw_cid).lower() == "klist":
-                stdout = klist_output(user, delegated)
+                stdout = klist_output(delegated)
             out = base64.b64encode(stdout).decode("ascii")
             body = (
                 '<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="%s">%s</rsp:Stream>'

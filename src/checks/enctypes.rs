@@ -84,6 +84,18 @@ pub enum Verdict {
     Both,
 }
 
+impl Verdict {
+    /// What is left for AD, as the evidence says it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Nothing => "none",
+            Verdict::Rc4Only => "rc4 only",
+            Verdict::AesOnly => "aes only",
+            Verdict::Both => "aes and rc4",
+        }
+    }
+}
+
 /// One relation that says something worth reporting.
 #[derive(Debug, Clone)]
 pub struct Finding {

@@ -446,12 +446,7 @@ pub fn decide(
                     "relation": e.relation,
                     "value": e.value,
                     "source": e.source.as_ref().map(|s| format!("{}:{}", s.path.display(), s.line)),
-                    "for_ad": match e.verdict {
-                        super::enctypes::Verdict::Nothing => "none",
-                        super::enctypes::Verdict::Rc4Only => "rc4 only",
-                        super::enctypes::Verdict::AesOnly => "aes only",
-                        super::enctypes::Verdict::Both => "aes and rc4",
-                    },
+                    "for_ad": e.verdict.label(),
                     "crypto_policy": e.from_crypto_policy(),
                 })
             })

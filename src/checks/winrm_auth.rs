@@ -65,6 +65,8 @@ pub enum End {
     Timeout(String),
     /// Delegation was asked for, but `klist` on the host lists no TGT (its output).
     NotDelegated(String),
+    /// An answer kept RC4's padding after unwrapping: an rc4-hmac session key (the detail).
+    Rc4Session(String),
 }
 
 /// The token the target's client sends: pywinrm a raw krb5 token, pypsrp SPNEGO (`negotiate`)
@@ -206,6 +208,7 @@ async fn exchange<W: WinRm>(
         SessionError::Timeout(m) => End::Timeout(format!("authenticate: {m}")),
         SessionError::Gss(_) => End::Error("kerberos", e.to_string()),
         SessionError::Encryption(_) => End::Error("encryption", e.to_string()),
+        SessionError::Rc4Padded { .. } => End::Rc4Session(e.to_string()),
     };
     let mut session = match winrm.connect(addr, target, port, scheme, timeout).await {
         Ok(s) => s,
@@ -361,27 +364,24 @@ async fn host_klist(
     if let Some(end) = unexpected("receive", &out) {
         return Err(end);
     }
-    let stdout: Vec<u8> = out
-        .1
+    Ok(stdout_of(out.1.as_ref()))
+}
+
+/// A ReceiveResponse's stdout, as text.
+fn stdout_of(answer: Option<&soap::Answer>) -> String {
+    let data: Vec<u8> = answer
         .iter()
         .flat_map(|a| &a.streams)
         .filter(|st| st.name == "stdout")
         .flat_map(|st| st.data.iter().copied())
         .collect();
-    Ok(String::from_utf8_lossy(&stdout).into_owned())
+    String::from_utf8_lossy(&data).into_owned()
 }
 
 /// What `klist` printed on the host, when the exchange ran it.
 fn klist_of(steps: &[Step]) -> Option<String> {
     let step = steps.iter().find(|s| s.name == "receive")?;
-    let data: Vec<u8> = step
-        .answer
-        .iter()
-        .flat_map(|a| &a.streams)
-        .filter(|st| st.name == "stdout")
-        .flat_map(|st| st.data.iter().copied())
-        .collect();
-    Some(String::from_utf8_lossy(&data).into_owned())
+    Some(stdout_of(step.answer.as_ref()))
 }
 
 /// The interesting lines of a Windows `klist` (tickets, servers, flags), for the evidence.
@@ -480,6 +480,7 @@ async fn call(
 ) -> Result<(Reply, Option<soap::Answer>), End> {
     let reply = session.call(soap_body).await.map_err(|e| match e {
         SessionError::Encryption(m) => End::Error("encryption", format!("{name}: {m}")),
+        e @ SessionError::Rc4Padded { .. } => End::Rc4Session(format!("{name}: {e}")),
         SessionError::Gss(g) => End::Error("kerberos", format!("{name}: {}", g.message())),
         SessionError::Timeout(m) => End::Timeout(format!("{name}: {m}")),
         other => End::Error("http", format!("{name}: {other}")),
@@ -713,6 +714,14 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
             ),
             vec![("host_klist", json!(klist_lines(text)))],
         ),
+        End::Rc4Session(detail) => (
+            codes::WINRM_AUTH_ENCRYPTION,
+            format!("{url}: {detail}"),
+            vec![
+                ("phase", json!("encryption")),
+                ("session_enctype", json!("rc4-hmac")),
+            ],
+        ),
         End::Timeout(detail) => (
             codes::WINRM_AUTH_TIMEOUT,
             format!("{url}: {detail}"),
@@ -731,13 +740,12 @@ pub fn decide(target: &str, port: u16, scheme: Scheme, steps: &[Step], end: &End
             )
         }
     };
-    let rc4 = summary.contains(crate::winrm::session::RC4_PADDING_NOTE);
     let mut f = Finding::new(ID, code, summary).evidence("steps", steps_evidence(steps));
-    if rc4 {
+    if matches!(end, End::Rc4Session(_)) {
         // pykerberos (pywinrm) and MIT keep RC4's padding byte on the unwrapped message and
         // then refuse it ("Encrypted length from server does not match"): the fix is the
         // enctype, not the encryption setting the default hint talks about.
-        f = f.evidence("session_enctype", "rc4-hmac").hint(
+        f = f.hint(
             "The Kerberos session key is RC4 (rc4-hmac), and WinRM's RC4-sealed messages do not \
              decrypt in pywinrm/pykerberos over http (pykerberos issue 36): make AES the session key \
              (aes256-cts-hmac-sha1-96 first in krb5.conf's permitted_enctypes, default_tkt_enctypes \
@@ -785,6 +793,23 @@ mod tests {
         );
         assert_eq!(f.evidence["host_klist"], json!(["Cached Tickets: (0)"]));
         assert!(f.hint.unwrap().contains("kinit-not-forwardable"));
+    }
+
+    #[test]
+    fn an_rc4_session_key_is_named_as_the_cause_of_the_encryption_failure() {
+        let e = SessionError::Rc4Padded {
+            got: 661,
+            announced: 660,
+        };
+        let end = End::Rc4Session(format!("identify: {e}"));
+        let f = decide("h", 5985, Scheme::Http, &[], &end);
+        assert_eq!(f.code, "winrm-auth-encryption");
+        assert_eq!(f.evidence["session_enctype"], "rc4-hmac");
+        assert!(
+            f.summary
+                .contains("decrypted 661 bytes, the server announced 660")
+        );
+        assert!(f.hint.unwrap().contains("session key is RC4"));
     }
 
     #[test]

@@ -59,6 +59,17 @@ pub enum SessionError {
     /// The peer's encrypted body is malformed or does not decrypt.
     #[error("encryption: {0}")]
     Encryption(String),
+    /// The answer decrypted to its announced length plus RFC 4757 padding: the session key is
+    /// rc4-hmac, whose WinRM-sealed answers pywinrm cannot decrypt either.
+    #[error(
+        "encryption: decrypted {got} bytes, the server announced {announced} (the extra bytes are RC4 padding: an rc4-hmac session key)"
+    )]
+    Rc4Padded {
+        /// Bytes after unwrapping.
+        got: usize,
+        /// `OriginalContent` length.
+        announced: usize,
+    },
 }
 
 /// An HTTP answer.
@@ -431,16 +442,17 @@ impl Session {
                 .map_err(|e| SessionError::Encryption(e.to_string()))?;
             let plain = unseal(ctx, parts.header, parts.ciphertext)
                 .map_err(|e| SessionError::Encryption(e.message()))?;
+            if rc4_padded(&plain, parts.plaintext_len) {
+                return Err(SessionError::Rc4Padded {
+                    got: plain.len(),
+                    announced: parts.plaintext_len,
+                });
+            }
             if plain.len() != parts.plaintext_len {
                 return Err(SessionError::Encryption(format!(
-                    "decrypted {} bytes, the server announced {}{}",
+                    "decrypted {} bytes, the server announced {}",
                     plain.len(),
-                    parts.plaintext_len,
-                    if rc4_padded(&plain, parts.plaintext_len) {
-                        RC4_PADDING_NOTE
-                    } else {
-                        ""
-                    }
+                    parts.plaintext_len
                 )));
             }
             reply.body = Bytes::from(plain);
@@ -450,12 +462,9 @@ impl Session {
     }
 }
 
-/// Said of an answer whose extra bytes are RFC 4757 padding: the session key is RC4.
-pub const RC4_PADDING_NOTE: &str = " (the extra bytes are RC4 padding: an rc4-hmac session key, which pywinrm cannot decrypt either)";
-
 /// The plaintext ends in 1..=8 bytes each holding the pad count past what the server
 /// announced: the padding an rc4-hmac (RFC 4757) wrap keeps on the data, where AES has none.
-pub fn rc4_padded(plain: &[u8], announced: usize) -> bool {
+fn rc4_padded(plain: &[u8], announced: usize) -> bool {
     let extra = plain.len().saturating_sub(announced);
     (1..=8).contains(&extra) && plain[announced..].iter().all(|&b| usize::from(b) == extra)
 }
@@ -489,4 +498,19 @@ fn unseal(ctx: &mut ClientCtx, header: &[u8], ciphertext: &[u8]) -> Result<Vec<u
         .map_err(|e| GssFailure::from_error(&e, "gss_unwrap_iov"))?;
     drop(iov);
     Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rc4_padded;
+
+    #[test]
+    fn rc4_padding_is_told_from_other_length_mismatches() {
+        assert!(rc4_padded(b"abc\x01", 3));
+        assert!(rc4_padded(b"abc\x03\x03\x03", 3));
+        assert!(!rc4_padded(b"abc", 3)); // no extra bytes: AES
+        assert!(!rc4_padded(b"abc\x02", 3)); // a byte that is not its own count
+        assert!(!rc4_padded(b"ab", 3)); // shorter than announced
+        assert!(!rc4_padded(&[9; 13], 3)); // more than 8 bytes too many
+    }
 }
